@@ -1,0 +1,71 @@
+"""ttc_fast: test-time-compute-aware early stopping for LLM training.
+
+Exact pass@k / maj@k / best-of-k estimators (C++), FLOP accounting for training and for K samples
+that share a prompt, the TTC-aware early-stopping selector, and fast shared-prefix sampling kernels.
+
+The public names below are imported on first use, so ``import ttc_fast`` is cheap and works
+without torch; the GPU ops and the model runtime need torch (and triton for the kernels).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it (the whole public API, in one place)
+_EXPORTS: dict[str, str] = {
+    # estimators (csrc/estimators.h)
+    "EstimateResult": "estimators",
+    "pass_at_k": "estimators",
+    "maj_at_k": "estimators",
+    "maj_at_k_counts": "estimators",
+    "best_of_k": "estimators",
+    "weighted_maj_at_k": "estimators",
+    "cluster_answers": "estimators",
+    # FLOP accounting (csrc/flops.h)
+    "ModelSpec": "flops",
+    "training_flops": "flops",
+    "forward_flops": "flops",
+    "inference_flops": "flops",
+    "kv_cache_bytes": "flops",
+    "break_even": "flops",
+    "BreakEven": "flops",
+    "paper_break_even": "flops",
+    # selector
+    "Decision": "selector",
+    "TTCEarlyStopping": "selector",
+    "NaiveEarlyStopping": "selector",
+    "select": "selector",
+    # runtime (needs torch)
+    "load_model": "runtime",
+    "generate": "runtime",
+    "Samples": "runtime",
+    "extract": "extract",
+    "grade": "extract",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ttc_fast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ttc_fast.{module}"), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # static checkers see the real definitions
+    from ttc_fast.estimators import (EstimateResult, best_of_k, cluster_answers, maj_at_k,
+                                     maj_at_k_counts, pass_at_k, weighted_maj_at_k)
+    from ttc_fast.extract import extract, grade
+    from ttc_fast.flops import (BreakEven, ModelSpec, break_even, forward_flops, inference_flops,
+                                kv_cache_bytes, paper_break_even, training_flops)
+    from ttc_fast.runtime import Samples, generate, load_model
+    from ttc_fast.selector import Decision, NaiveEarlyStopping, TTCEarlyStopping, select
