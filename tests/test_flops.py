@@ -416,3 +416,29 @@ def test_flops_module_does_not_import_torch():
     code = ("import sys, ttc_fast; ttc_fast.training_flops(ttc_fast.ModelSpec.preset('tinyllama'), 1e9); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_cpp_equals_python_reference(convention):
+    """csrc/flops.h against the plain-Python formulas (a second implementation), MoE with a shared expert."""
+    spec = ModelSpec(num_layers=6, d_model=96, num_heads=6, num_kv_heads=2, head_dim=24, d_ff=200, vocab_size=VOCAB,
+                     num_experts=8, experts_per_token=3, moe_d_ff=40, moe_layers=4, shared_expert_d_ff=64)
+    terms = ttc_fast._C.flop_terms(spec._shape(), convention)
+    ref = ttc_fast.flops.flop_terms_ref(spec, convention)
+    for name in ("linear", "logits", "embed", "attn", "causal"):
+        assert getattr(terms, name) == pytest.approx(ref[name], rel=1e-14)
+    P, T = np.array([0.0, 5.0, 300.0])[:, None, None], np.array([1.0, 77.0])[None, :, None]
+    ks = np.array([1.0, 2.0, 9.0])[None, None, :]
+    seq = None if convention == "kaplan" else 512
+    for shared in (True, False):
+        np.testing.assert_allclose(
+            ttc_fast.inference_flops(spec, P, T, ks, shared_prefix=shared, convention=convention),
+            ttc_fast.flops.inference_flops_ref(spec, P, T, ks, shared_prefix=shared, convention=convention),
+            rtol=1e-13)
+        be = ttc_fast.break_even(spec, full_tokens=1e9, checkpoint_tokens=np.array([0, 4e8])[:, None, None, None],
+                                 k=ks, prompt_len=P, gen_len=T, shared_prefix=shared, convention=convention,
+                                 eval_flops=1e12, seq_len=seq)
+        ref_q = ttc_fast.flops.break_even_queries_ref(
+            spec, full_tokens=1e9, checkpoint_tokens=np.array([0, 4e8])[:, None, None, None], k=ks, prompt_len=P,
+            gen_len=T, shared_prefix=shared, convention=convention, eval_flops=1e12, seq_len=seq)
+        np.testing.assert_allclose(be.net_queries, ref_q, rtol=1e-12)

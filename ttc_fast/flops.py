@@ -397,14 +397,14 @@ def break_even(spec: ModelSpec, *, full_tokens: float, checkpoint_tokens: ArrayL
     extra = (inference_flops(spec, p, g, kk, shared_prefix=shared_prefix, convention=convention)
              - inference_flops(spec, p, g, 1, shared_prefix=shared_prefix, convention=convention))
 
-    def full_shape(x: Any) -> float | np.ndarray:
-        return _out(np.array(np.broadcast_to(x, q.shape), dtype=np.float64))
+    def full_shape(x: Any) -> float | np.ndarray:  # read-only broadcast view: no grid-sized copies
+        return _out(np.broadcast_to(np.asarray(x, dtype=np.float64), q.shape))
 
     return BreakEven(
         convention=convention, train_flops_full=float(train_full), train_flops_checkpoint=full_shape(train_ckpt),
         flops_saved=full_shape(saved), flops_saved_fraction=full_shape(saved / train_full if train_full else 0.0),
         extra_inference_flops_per_query=full_shape(extra), queries=_out(q),
-        net_flops_saved=full_shape(np.broadcast_to(saved, q.shape) - np.broadcast_to(ev, q.shape)),
+        net_flops_saved=full_shape(saved - ev),
         net_queries=_out(qn))
 
 
@@ -424,3 +424,61 @@ def paper_break_even(r: float, lam: float, train_tokens: float, out_len: float,
     return float(_C.paper_break_even(float(r), float(lam), float(train_tokens), float(out_len),
                                      float(train_to_infer)))
 
+
+
+# ---- plain-Python references (test oracle and benchmark baseline) --------------------------------
+# The same formulas as csrc/flops.h written with Python arithmetic, so they work on floats (one
+# element at a time, as a user's loop would) and on numpy arrays (broadcasting).
+def flop_terms_ref(spec: ModelSpec, convention: str) -> dict[str, float]:
+    """Per-token forward coefficients {linear, logits, embed, attn, causal} (see csrc/flops.h)."""
+    _check_convention(convention)
+    d, L, H, hd = spec.d_model, spec.num_layers, spec.num_heads, spec.head_dim
+    q, kv = H * hd, spec.num_kv_heads * hd
+    mats = 3 if spec.gated_mlp else 2
+    n_moe = spec._n_moe_layers()
+    moe = 0.0
+    if n_moe:
+        moe = 2.0 * d * spec.num_experts + 2.0 * mats * d * (spec.moe_d_ff or 0) * spec.experts_per_token
+        if spec.shared_expert_d_ff:
+            moe += 2.0 * mats * d * spec.shared_expert_d_ff + 2.0 * d
+    matmul = L * (2.0 * d * (q + 2 * kv) + 2.0 * q * d) + (L - n_moe) * 2.0 * mats * d * spec.d_ff + n_moe * moe
+    unembed = 2.0 * d * spec.vocab_size
+    n2 = 2.0 * spec.num_active_params(non_embedding=True)
+    attn = 4.0 * L * H * hd
+    return {
+        "kaplan": dict(linear=n2, logits=0.0, embed=0.0, attn=attn, causal=True),
+        "palm": dict(linear=n2, logits=0.0, embed=0.0, attn=attn, causal=False),
+        "chinchilla": dict(linear=matmul, logits=unembed, embed=unembed, attn=attn + 3.0 * L * H, causal=False),
+        "megatron": dict(linear=matmul, logits=unembed, embed=0.0, attn=attn, causal=True),
+        "matmul": dict(linear=matmul, logits=unembed, embed=0.0, attn=attn, causal=False),
+    }[convention]
+
+
+def inference_flops_ref(spec: ModelSpec, prompt_len: Any, gen_len: Any, k: Any = 1, *, shared_prefix: bool = True,
+                        convention: str = "kaplan") -> Any:
+    """Plain-Python :func:`inference_flops` (no validation): prefill + k·decode, or k·(prefill + decode)."""
+    t = flop_terms_ref(spec, convention)
+    half = 0.5 if t["causal"] else 1.0
+    prefill = prompt_len * (t["linear"] + t["embed"]) + t["attn"] * prompt_len * prompt_len * half
+    decode = (gen_len * (t["linear"] + t["embed"] + t["logits"])
+              + t["attn"] * gen_len * (2.0 * prompt_len + gen_len - 1.0) * 0.5)
+    return prefill + k * decode if shared_prefix else k * (prefill + decode)
+
+
+def break_even_queries_ref(spec: ModelSpec, *, full_tokens: float, checkpoint_tokens: Any, k: Any, prompt_len: Any,
+                           gen_len: Any, shared_prefix: bool = True, convention: str = "kaplan",
+                           eval_flops: Any = 0.0, seq_len: float | None = None) -> Any:
+    """Plain-Python Q* of :func:`break_even` (net of ``eval_flops``; inf where K == 1)."""
+    t = flop_terms_ref(spec, convention)
+    if seq_len is None:
+        per_token = 3.0 * t["linear"]
+    else:
+        per_token = 3.0 * (t["linear"] + t["embed"] + t["logits"]
+                           + t["attn"] * seq_len * (0.5 if t["causal"] else 1.0))
+    saved = per_token * full_tokens - per_token * checkpoint_tokens - eval_flops
+    extra = (inference_flops_ref(spec, prompt_len, gen_len, k, shared_prefix=shared_prefix, convention=convention)
+             - inference_flops_ref(spec, prompt_len, gen_len, 1, shared_prefix=shared_prefix, convention=convention))
+    if isinstance(extra, np.ndarray) or isinstance(saved, np.ndarray):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(extra > 0, saved / np.where(extra > 0, extra, 1.0), np.where(saved >= 0, np.inf, -np.inf))
+    return saved / extra if extra > 0 else (math.inf if saved >= 0 else -math.inf)
