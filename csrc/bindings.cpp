@@ -115,25 +115,28 @@ void bind_flops(py::module_& m) {
         "Inference FLOPs over inputs broadcast to one shape (np.broadcast_arrays); returns that shape.");
   m.def("break_even_grid",
         [](const ModelShape& s, const std::string& c, double full_tokens, double seq_len, bool shared,
-           DArray ckpt, DArray k, DArray p, DArray g, DArray eval_flops, int threads) {
+           DArray ckpt, DArray k, DArray p, DArray g, DArray eval_flops, bool net, int threads) {
           const Convention conv = parse_convention(c);
           const FlopTerms t = flop_terms(s, conv);
           std::vector<DArray> in{ckpt, k, p, g, eval_flops};
           const auto shape = common_shape(in);
           std::vector<py::ssize_t> pshape(shape.begin(), shape.end());
-          py::array_t<double> q(pshape), qn(pshape);
+          py::array_t<double> q(pshape);
+          py::array_t<double> qn(net ? pshape : std::vector<py::ssize_t>(pshape.size(), 0));
           const auto strides = strided(in);
-          double *qo = q.mutable_data(), *qno = qn.mutable_data();
+          double *qo = q.mutable_data(), *qno = net ? qn.mutable_data() : nullptr;
           {
             py::gil_scoped_release release;
             break_even_grid(t, conv, full_tokens, seq_len, shared, shape, strides, qo, qno, threads);
           }
+          if (!net) return py::make_tuple(q, q);
           return py::make_tuple(q, qn);
         },
         py::arg("shape"), py::arg("convention"), py::arg("full_tokens"), py::arg("seq_len"),
         py::arg("shared_prefix"), py::arg("checkpoint_tokens"), py::arg("k"), py::arg("prompt_len"),
-        py::arg("gen_len"), py::arg("eval_flops"), py::arg("num_threads") = 0,
-        "Break-even queries (Q*, net Q*) over inputs broadcast to one shape; seq_len <= 0: none.");
+        py::arg("gen_len"), py::arg("eval_flops"), py::arg("net") = true, py::arg("num_threads") = 0,
+        "Break-even queries (Q*, net Q*) over inputs broadcast to one shape; seq_len <= 0: none.\n"
+        "net=False skips net Q* (returns Q* twice; for eval_flops == 0).");
 }
 }  // namespace flops_binding
 

@@ -23,6 +23,8 @@
 //                      = K * (prefill + decode)      (no sharing: K independent copies)
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -199,72 +201,109 @@ inline double paper_break_even(double r, double lam, double train_tokens, double
 
 // ---- broadcast grids ----------------------------------------------------------------------------
 // An elementwise map over inputs already broadcast to one shape (strides in elements, 0 where an
-// input is broadcast), so grids such as checkpoints x K x lengths are never materialised.
+// input is broadcast), so grids such as checkpoints x K x lengths are never materialised. Rows (all
+// dimensions but the last) are split across threads; the last dimension is a tight strided loop.
 struct StridedInput {
   const double* data = nullptr;
   std::vector<int64_t> strides;  // one per output dimension, in elements
 };
 
-template <class Fn>
-void broadcast_map(const std::vector<int64_t>& shape, const std::vector<StridedInput>& inputs, double* out,
-                   int num_threads, Fn&& fn) {
-  const int64_t ndim = int64_t(shape.size());
-  int64_t total = 1;
-  for (int64_t n : shape) total *= n;
-  const size_t nin = inputs.size();
+template <size_t NIN, size_t NOUT, class Fn>
+void broadcast_map(const std::vector<int64_t>& shape, const std::vector<StridedInput>& inputs,
+                   const std::array<double*, NOUT>& outs, int num_threads, Fn&& fn) {
+  if (inputs.size() != NIN) throw std::invalid_argument("broadcast_map: wrong number of inputs");
+  std::vector<int64_t> full = shape.empty() ? std::vector<int64_t>{1} : shape;  // 0-d: one element
+  const int64_t ndim = int64_t(full.size());
+  std::array<std::vector<int64_t>, NIN> strides;
+  for (size_t i = 0; i < NIN; ++i)
+    strides[i] = shape.empty() ? std::vector<int64_t>{0} : inputs[i].strides;
+  const int64_t inner = full[ndim - 1];
+  int64_t rows = 1;
+  for (int64_t d = 0; d + 1 < ndim; ++d) rows *= full[d];
+  if (rows == 0 || inner == 0) return;
   parallel_for(
-      total, num_threads,
-      [&](int64_t begin, int64_t end) {
-        std::vector<int64_t> idx(ndim, 0);
-        int64_t rem = begin;
-        for (int64_t d = ndim - 1; d >= 0; --d) {
-          idx[d] = rem % shape[d];
-          rem /= shape[d];
+      rows, num_threads,
+      [&](int64_t row_begin, int64_t row_end) {
+        // pointers at row_begin (div/mod once per chunk), then an odometer over the outer dimensions
+        std::vector<int64_t> idx(std::max<int64_t>(ndim - 1, 1), 0);
+        std::array<const double*, NIN> ptr;
+        for (size_t i = 0; i < NIN; ++i) ptr[i] = inputs[i].data;
+        int64_t rem = row_begin;
+        for (int64_t d = ndim - 2; d >= 0; --d) {
+          idx[d] = rem % full[d];
+          rem /= full[d];
+          for (size_t i = 0; i < NIN; ++i) ptr[i] += idx[d] * strides[i][d];
         }
-        std::vector<int64_t> off(nin, 0);
-        for (size_t i = 0; i < nin; ++i)
-          for (int64_t d = 0; d < ndim; ++d) off[i] += idx[d] * inputs[i].strides[d];
-        std::vector<double> vals(nin);
-        for (int64_t flat = begin; flat < end; ++flat) {
-          for (size_t i = 0; i < nin; ++i) vals[i] = inputs[i].data[off[i]];
-          out[flat] = fn(vals.data());
-          // odometer increment of idx / offsets
-          for (int64_t d = ndim - 1; d >= 0; --d) {
+        for (int64_t row = row_begin; row < row_end; ++row) {
+          std::array<int64_t, NIN> step;
+          for (size_t i = 0; i < NIN; ++i) step[i] = strides[i][ndim - 1];
+          double* o[NOUT];
+          for (size_t j = 0; j < NOUT; ++j) o[j] = outs[j] + row * inner;
+          double v[NIN];
+          double r[NOUT];
+          for (int64_t e = 0; e < inner; ++e) {
+            for (size_t i = 0; i < NIN; ++i) v[i] = ptr[i][e * step[i]];
+            fn(v, r);
+            for (size_t j = 0; j < NOUT; ++j) o[j][e] = r[j];
+          }
+          for (int64_t d = ndim - 2; d >= 0; --d) {  // next row
             ++idx[d];
-            for (size_t i = 0; i < nin; ++i) off[i] += inputs[i].strides[d];
-            if (idx[d] < shape[d]) break;
-            for (size_t i = 0; i < nin; ++i) off[i] -= idx[d] * inputs[i].strides[d];
+            for (size_t i = 0; i < NIN; ++i) ptr[i] += strides[i][d];
+            if (idx[d] < full[d]) break;
+            for (size_t i = 0; i < NIN; ++i) ptr[i] -= idx[d] * strides[i][d];
             idx[d] = 0;
           }
         }
       },
-      /*min_chunk=*/16384);
+      /*min_chunk=*/std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1)));
 }
 
 // Grid of inference FLOPs: inputs (prompt_len, gen_len, k) broadcast to `shape`.
 inline void inference_flops_grid(const FlopTerms& t, bool shared, const std::vector<int64_t>& shape,
                                  const std::vector<StridedInput>& pgk, double* out, int num_threads) {
-  broadcast_map(shape, pgk, out, num_threads,
-                [&](const double* v) { return inference_flops(t, v[0], v[1], v[2], shared); });
+  broadcast_map<3, 1>(shape, pgk, {out}, num_threads, [&](const double* v, double* r) {
+    r[0] = inference_flops(t, v[0], v[1], v[2], shared);
+  });
 }
 
 // Grid of break-even query counts Q* = [C_train(full) - C_train(ckpt)] / [C_inf(K) - C_inf(1)] and
 // the net version charging eval_flops: inputs (checkpoint_tokens, k, prompt_len, gen_len,
-// eval_flops) broadcast to `shape`; out_queries and out_net_queries are filled (inf when K == 1).
+// eval_flops) broadcast to `shape`; out_queries and out_net_queries are filled (+-inf when K == 1;
+// out_net_queries may be null: then only Q* is written).
+// C_inf(K) - C_inf(1) = (K - 1) * decode (shared prefix) or (K - 1) * (prefill + decode).
 inline void break_even_grid(const FlopTerms& t, Convention c, double full_tokens, double seq_len, bool shared,
                             const std::vector<int64_t>& shape, const std::vector<StridedInput>& in,
                             double* out_queries, double* out_net_queries, int num_threads) {
-  const double full = training_flops(t, c, full_tokens, seq_len);
+  const double per_token = training_flops(t, c, 1.0, seq_len);
+  check_nonneg(full_tokens, "full_tokens");
+  const double full = per_token * full_tokens;
   const double inf = std::numeric_limits<double>::infinity();
-  auto queries = [&](const double* v, bool net) {
-    const double ckpt = training_flops(t, c, v[0], seq_len);
-    const double extra = inference_flops(t, v[2], v[3], v[1], shared) - inference_flops(t, v[2], v[3], 1.0, shared);
-    const double saved = full - ckpt - (net ? v[4] : 0.0);
-    if (extra <= 0.0) return saved >= 0.0 ? inf : -inf;
-    return saved / extra;
+  auto cell = [&](const double* v, double* r) {
+    const double ckpt = v[0], k = v[1], p = v[2], g = v[3], eval = v[4];
+    if (!(ckpt >= 0.0) || !(k >= 1.0) || !(p >= 0.0) || !(g >= 0.0) || !(eval >= 0.0))
+      throw std::invalid_argument("break_even_grid: checkpoint_tokens, prompt_len, gen_len, eval_flops must be "
+                                  ">= 0 and k >= 1");
+    const double per_query = shared ? decode_flops(t, p, g) : prefill_flops(t, p) + decode_flops(t, p, g);
+    const double extra = (k - 1.0) * per_query;
+    const double saved = full - per_token * ckpt;
+    if (extra > 0.0) {
+      const double inv = 1.0 / extra;  // one division per cell
+      r[0] = saved * inv;
+      r[1] = (saved - eval) * inv;
+    } else {
+      r[0] = saved >= 0.0 ? inf : -inf;
+      r[1] = saved - eval >= 0.0 ? inf : -inf;
+    }
   };
-  broadcast_map(shape, in, out_queries, num_threads, [&](const double* v) { return queries(v, false); });
-  broadcast_map(shape, in, out_net_queries, num_threads, [&](const double* v) { return queries(v, true); });
+  if (out_net_queries == nullptr) {  // eval_flops == 0 everywhere: one output (the grid is memory-bound)
+    broadcast_map<5, 1>(shape, in, {out_queries}, num_threads, [&](const double* v, double* r) {
+      double both[2];
+      cell(v, both);
+      r[0] = both[0];
+    });
+  } else {
+    broadcast_map<5, 2>(shape, in, {out_queries, out_net_queries}, num_threads, cell);
+  }
 }
 
 }  // namespace ttc_fast

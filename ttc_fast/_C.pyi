@@ -47,5 +47,5 @@ def inference_flops_grid(shape: ModelShape, convention: str, prompt_len: _npt.Ar
                          k: _npt.ArrayLike, shared_prefix: bool, num_threads: int = 0) -> _npt.NDArray[_np.float64]: ...
 def break_even_grid(shape: ModelShape, convention: str, full_tokens: float, seq_len: float, shared_prefix: bool,
                     checkpoint_tokens: _npt.ArrayLike, k: _npt.ArrayLike, prompt_len: _npt.ArrayLike,
-                    gen_len: _npt.ArrayLike, eval_flops: _npt.ArrayLike,
+                    gen_len: _npt.ArrayLike, eval_flops: _npt.ArrayLike, net: bool = True,
                     num_threads: int = 0) -> tuple[_npt.NDArray[_np.float64], _npt.NDArray[_np.float64]]: ...

@@ -389,7 +389,7 @@ def break_even(spec: ModelSpec, *, full_tokens: float, checkpoint_tokens: ArrayL
     ev = _as_float_array(eval_flops, "eval_flops")
     shape = spec._shape()
     arrays = np.broadcast_arrays(ckpt, kk, p, g, ev)
-    q, qn = _C.break_even_grid(shape, convention, full, s, bool(shared_prefix), *arrays)
+    q, qn = _C.break_even_grid(shape, convention, full, s, bool(shared_prefix), *arrays, bool(np.any(ev)))
     per_token = _C.training_flops(shape, convention, 1.0, s)
     train_full = per_token * full
     train_ckpt = per_token * ckpt
