@@ -118,8 +118,12 @@ class ModelSpec:
     def from_hf_config(cls, path_or_dict: str | os.PathLike | Mapping[str, Any]) -> ModelSpec:
         """Reads a Hugging Face ``config.json`` (a path to the file or its directory, or the dict).
 
-        Supported ``model_type``: llama (TinyLlama, Llama 3), mistral, gpt_neox (Pythia), qwen2,
-        qwen3, qwen3_moe. Missing keys take the transformers defaults. Raises ValueError for others.
+        Supported ``model_type``: llama (TinyLlama, Llama 3), mistral, gpt_neox (Pythia: LayerNorm
+        with bias, fused QKV with bias, non-gated MLP with bias, untied ``embed_out``, parallel residual,
+        ``rotary_pct``), qwen2 (q/k/v bias), qwen3 (q/k RMSNorm), qwen3_moe (``num_experts_per_tok`` of
+        ``num_experts`` experts of ``moe_intermediate_size`` + router; layers in ``mlp_only_layers`` or off
+        ``decoder_sparse_step`` are dense with ``intermediate_size``; Qwen3-MoE has no shared expert, as in
+        transformers). Missing keys take the transformers defaults. Raises ValueError for other types.
         """
         if isinstance(path_or_dict, Mapping):
             cfg = dict(path_or_dict)
@@ -302,8 +306,9 @@ def forward_flops(spec: ModelSpec, seq_len: int, *, convention: str = "matmul") 
     """FLOPs of one forward pass over ``seq_len`` tokens with logits at every position (one
     training sequence's forward). ``matmul`` equals torch FlopCounterMode on an eager-attention model."""
     spec, convention = _check_spec(spec), _check_convention(convention)
-    s = _check_seq_len(seq_len, "palm")
-    return float(_C.forward_flops(spec._shape(), convention, s))
+    if seq_len is None:
+        raise ValueError("seq_len must be a number >= 1, got None")
+    return float(_C.forward_flops(spec._shape(), convention, _check_seq_len(seq_len, convention)))
 
 
 def inference_flops(spec: ModelSpec, prompt_len: ArrayLike, gen_len: ArrayLike, k: ArrayLike = 1, *,
