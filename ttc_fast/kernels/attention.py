@@ -149,4 +149,4 @@ def _merge_partials_kernel(
     acc = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0.0, den, 1.0)
     tl.store(out_ptr + t * stride_out_t + h * stride_out_h + d, acc.to(out_ptr.dtype.element_ty), mask=md)
     if WRITE_LSE:
-        tl.store(lse_ptr + t * HQ + h, tl.where(den > 0.0, m_safe + tl.log(den), float("-inf")))
+        tl.store(lse_ptr + t * HQ + h, tl.where(den > 0.0, m_safe + tl.log(tl.where(den > 0.0, den, 1.0)), float("-inf")))
