@@ -17,7 +17,7 @@ if CUDA:
     if CI:
         GRID = GRID[:2]
 else:
-    GRID = [(64, 32000)] if CI else [(64, 32000), (256, 152064)]
+    GRID = [(64, 32000)] if CI else [(64, 32000), (16, 152064)]
 IMPLS = ["ttc_fast", "torch_multinomial", "torch_top_p_sort"]
 
 

@@ -115,12 +115,13 @@ def test_ref_equals_kernel_random_ragged():
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_append_suffix_kv_then_attend():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_append_suffix_kv_then_attend(backend):
     args = list(make_case([2, 1], [5, 3], 1, 2, 64, 4, lens=[0, 2, 3]))
     ks, vs, sl = args[5], args[6], args[7]
     k_new, v_new = torch.randn(3, 1, 64), torch.randn(3, 1, 64)
     before = ks.clone()
-    append_suffix_kv(ks, vs, sl, k_new, v_new)
+    append_suffix_kv(ks, vs, sl, k_new, v_new, backend=backend)
     for t, pos in enumerate(sl.tolist()):
         assert torch.equal(ks[t, pos], k_new[t]) and torch.equal(vs[t, pos], v_new[t])
         keep = [s for s in range(4) if s != pos]
@@ -128,7 +129,7 @@ def test_append_suffix_kv_then_attend():
     sl += 1
     torch.testing.assert_close(shared_prefix_attention_ref(*args), sdpa_oracle(*args)[0], atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="suffix_lens"):
-        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32), k_new, v_new)
+        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32), k_new, v_new, backend=backend)
 
 
 def test_bad_inputs_raise_before_launch():

@@ -150,3 +150,27 @@ def _merge_partials_kernel(
     tl.store(out_ptr + t * stride_out_t + h * stride_out_h + d, acc.to(out_ptr.dtype.element_ty), mask=md)
     if WRITE_LSE:
         tl.store(lse_ptr + t * HQ + h, tl.where(den > 0.0, m_safe + tl.log(tl.where(den > 0.0, den, 1.0)), float("-inf")))
+
+
+@triton.jit
+def _append_suffix_kv_kernel(
+    # pointers
+    ks_ptr, vs_ptr, lens_ptr, kn_ptr, vn_ptr,
+    # dims
+    HKV, D,
+    # strides
+    stride_kst, stride_ksn, stride_ksh, stride_vst, stride_vsn, stride_vsh,
+    stride_knt, stride_knh, stride_vnt, stride_vnh,
+    # meta
+    BLOCK_D: tl.constexpr,
+):
+    pid = tl.program_id(0)  # one program per (sample, kv head)
+    t = (pid // HKV).to(tl.int64)
+    h = pid % HKV
+    pos = tl.load(lens_ptr + t).to(tl.int64)
+    d = tl.arange(0, BLOCK_D)
+    md = d < D
+    k = tl.load(kn_ptr + t * stride_knt + h * stride_knh + d, mask=md, other=0.0)
+    v = tl.load(vn_ptr + t * stride_vnt + h * stride_vnh + d, mask=md, other=0.0)
+    tl.store(ks_ptr + t * stride_kst + pos * stride_ksn + h * stride_ksh + d, k.to(ks_ptr.dtype.element_ty), mask=md)
+    tl.store(vs_ptr + t * stride_vst + pos * stride_vsn + h * stride_vsh + d, v.to(vs_ptr.dtype.element_ty), mask=md)

@@ -11,7 +11,8 @@ import math
 import torch
 import triton
 
-from ttc_fast.kernels.attention import LOG2E, _merge_partials_kernel, _shared_prefix_partial_kernel
+from ttc_fast.kernels.attention import (LOG2E, _append_suffix_kv_kernel, _merge_partials_kernel,
+                                       _shared_prefix_partial_kernel)
 
 
 def _config(q: torch.Tensor, G: int):
@@ -93,3 +94,18 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         NUM_PARTS=splits + 1, BLOCK_S=triton.next_power_of_2(splits + 1), BLOCK_D=block_d,
         WRITE_LSE=return_lse, num_warps=1 if block_d <= 64 else 2)
     return (out, lse) if return_lse else out
+
+
+def append_triton(k_suffix, v_suffix, suffix_lens, k_new, v_new):
+    T, S, Hkv, D = k_suffix.shape  # cache [T, S, Hkv, D]; new [T, Hkv, D]
+    if T == 0:
+        return
+    if k_suffix.stride(-1) != 1 or v_suffix.stride(-1) != 1:
+        raise ValueError("k_suffix / v_suffix must have a contiguous last dimension")
+    k_new, v_new = k_new.contiguous(), v_new.contiguous()
+    _append_suffix_kv_kernel[(T * Hkv,)](
+        k_suffix, v_suffix, suffix_lens, k_new, v_new, Hkv, D,
+        k_suffix.stride(0), k_suffix.stride(1), k_suffix.stride(2),
+        v_suffix.stride(0), v_suffix.stride(1), v_suffix.stride(2),
+        k_new.stride(0), k_new.stride(1), v_new.stride(0), v_new.stride(1),
+        BLOCK_D=triton.next_power_of_2(D), num_warps=1)

@@ -173,11 +173,12 @@ def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_s
                             sm_scale, return_lse, out)
 
 
-def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new):
+def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new, *, backend="auto"):
     """Write this step's K/V ``[T, Hkv, D]`` into the suffix cache at row ``suffix_lens[t]`` of each sample, in place.
 
     ``suffix_lens`` is NOT incremented (the caller does ``suffix_lens += 1`` after the step). Requires
-    ``suffix_lens < S_max`` (checked unless a CUDA graph is being captured). Sync-free on CUDA (an indexed write).
+    ``suffix_lens < S_max`` (checked unless a CUDA graph is being captured). Sync-free on CUDA.
+    ``backend``: ``"auto"`` (Triton on CUDA, an indexed torch write on CPU), ``"triton"``, ``"torch"``.
     """
     check_tensor("k_suffix", k_suffix, ndim=4, dtypes=_FLOAT)
     dev = k_suffix.device
@@ -195,6 +196,10 @@ def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new):
         raise ValueError(f"suffix_lens must have T={T} entries, got {suffix_lens.shape[0]}")
     if not capturing(dev) and T and (bool((suffix_lens < 0).any()) or bool((suffix_lens >= S).any())):
         raise ValueError(f"suffix_lens must lie in [0, S_max={S}) to append, got max {int(suffix_lens.max())}")
+    if resolve_backend(backend, dev, op="append_suffix_kv") == "triton":
+        from ttc_fast.ops._attention_triton import append_triton
+        append_triton(k_suffix, v_suffix, suffix_lens, k_new, v_new)
+        return
     rows = torch.arange(T, device=dev)
     idx = suffix_lens.long()
     k_suffix[rows, idx] = k_new.to(k_suffix.dtype)
