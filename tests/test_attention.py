@@ -84,12 +84,12 @@ def test_matches_sdpa_fp32(case, backend):
 
 
 @pytest.mark.interpreter
-@pytest.mark.parametrize("splits", [2, 3])
-def test_split_k_matches_ref(splits):
-    # flash-decoding split of the prefix: chunks rounded to the tile, last split empty for short prompts
+@pytest.mark.parametrize("splits,ssplits", [(2, 1), (3, 2), (1, 3)])
+def test_split_k_matches_ref(splits, ssplits):
+    # flash-decoding split of prefix and suffix: chunks rounded to the tile, trailing splits empty for short ones
     from ttc_fast.ops._attention_triton import attention_triton
-    args = make_case([3, 2], [41, 9], 2, 2, 64, 3, seed=1, device=KERNEL_DEVICE)
-    out, lse = attention_triton(*args, None, True, None, num_splits=splits)
+    args = make_case([3, 2], [41, 9], 2, 2, 64, 37, seed=1, device=KERNEL_DEVICE)
+    out, lse = attention_triton(*args, None, True, None, num_splits=splits, num_suffix_splits=ssplits)
     out, lse = out.cpu(), lse.cpu()
     ref_o, ref_lse = shared_prefix_attention_ref(*[a.cpu() for a in args], return_lse=True)
     torch.testing.assert_close(out, ref_o, atol=1e-5, rtol=1e-5)
