@@ -144,7 +144,8 @@ def test_append_suffix_kv_then_attend(backend):
     torch.testing.assert_close(shared_prefix_attention_ref(*cpu_args), sdpa_oracle(*cpu_args)[0], atol=1e-5,
                                rtol=1e-5)
     with pytest.raises(ValueError, match="suffix_lens"):
-        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32, device=ks.device), k_new, v_new, backend=backend)
+        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32, device=ks.device), k_new, v_new,
+                         backend=backend)
 
 
 def test_bad_inputs_raise_before_launch():

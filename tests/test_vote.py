@@ -73,7 +73,8 @@ def test_deterministic_and_identical_across_backends():
     r4 = vote_ref(a[:, perm])  # order of samples does not matter
     for f in r1.__dataclass_fields__:
         x = getattr(r1, f).cpu()
-        assert torch.equal(x, getattr(r2, f).cpu()) and torch.equal(x, getattr(r3, f)) and torch.equal(x, getattr(r4, f))
+        assert torch.equal(x, getattr(r2, f).cpu())
+        assert torch.equal(x, getattr(r3, f)) and torch.equal(x, getattr(r4, f))
 
 
 def test_bad_inputs():

@@ -156,7 +156,8 @@ def _merge_partials_kernel(
     acc = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0.0, den, 1.0)
     tl.store(out_ptr + t * stride_out_t + h * stride_out_h + d, acc.to(out_ptr.dtype.element_ty), mask=md)
     if WRITE_LSE:
-        tl.store(lse_ptr + t * HQ + h, tl.where(den > 0.0, m_safe + tl.log(tl.where(den > 0.0, den, 1.0)), float("-inf")))
+        safe_den = tl.where(den > 0.0, den, 1.0)
+        tl.store(lse_ptr + t * HQ + h, tl.where(den > 0.0, m_safe + tl.log(safe_den), float("-inf")))
 
 
 @triton.jit

@@ -98,7 +98,8 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         k_suffix.stride(0), k_suffix.stride(1), k_suffix.stride(2),
         v_suffix.stride(0), v_suffix.stride(1), v_suffix.stride(2),
         o_part.stride(0), o_part.stride(1), o_part.stride(2), lse_part.stride(0), lse_part.stride(1),
-        G=G, SPLITS=splits, SUFFIX_SPLITS=ssplits, BLOCK_M=block_m, BLOCK_G=max(16, triton.next_power_of_2(G)), BLOCK_N=block_n,
+        G=G, SPLITS=splits, SUFFIX_SPLITS=ssplits, BLOCK_M=block_m,
+        BLOCK_G=max(16, triton.next_power_of_2(G)), BLOCK_N=block_n,
         BLOCK_D=block_d, IEEE=q.dtype == torch.float32, num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
     if out.stride(-1) != 1:
         raise ValueError("out must have a contiguous last dimension")

@@ -4,8 +4,10 @@ Layout (mirrors FlashInfer's cascade / flash-attn varlen conventions):
 
 - ``q``            ``[T, Hq, D]``: one query per sample; samples are grouped by prompt,
   the samples of prompt ``p`` are rows ``qo_indptr[p]:qo_indptr[p+1]``.
-- ``k_prefix``, ``v_prefix`` ``[total_prefix_tokens, Hkv, D]``: each prompt's KV stored ONCE, packed (CSR ``prefix_indptr``).
-- ``k_suffix``, ``v_suffix`` ``[T, S_max, Hkv, D]``: per-sample generated KV; sample ``t`` attends ``suffix_lens[t]`` rows.
+- ``k_prefix``, ``v_prefix`` ``[total_prefix_tokens, Hkv, D]``: each prompt's KV stored ONCE,
+  packed (CSR ``prefix_indptr``).
+- ``k_suffix``, ``v_suffix`` ``[T, S_max, Hkv, D]``: per-sample generated KV; sample ``t`` attends
+  ``suffix_lens[t]`` rows.
 - ``Hq = G * Hkv`` (GQA group G); query head ``h`` reads KV head ``h // G``.
 
 The attention of sample t is softmax over (its prompt's prefix ++ its own suffix). It is computed as two partial
@@ -152,7 +154,8 @@ def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_s
         q: ``[T, Hq, D]`` fp32/fp16/bf16, one query per sample, grouped by prompt.
         k_prefix, v_prefix: ``[total_prefix_tokens, Hkv, D]``, same dtype, each prompt's KV once (CSR packed).
         prefix_indptr: ``[P+1]`` int32/int64, non-decreasing, ``0 .. total_prefix_tokens``.
-        qo_indptr: ``[P+1]`` int32/int64, non-decreasing, ``0 .. T``: prompt p owns rows ``qo_indptr[p]:qo_indptr[p+1]``.
+        qo_indptr: ``[P+1]`` int32/int64, non-decreasing, ``0 .. T``: prompt p owns rows
+            ``qo_indptr[p]:qo_indptr[p+1]``.
         k_suffix, v_suffix: ``[T, S_max, Hkv, D]`` per-sample suffix cache.
         suffix_lens: ``[T]`` int32/int64 in ``[0, S_max]`` (0 allowed).
         sm_scale: softmax scale, default ``1/sqrt(D)``.
