@@ -140,6 +140,8 @@ def test_attention(benchmark, case, impl):
     else:
         fn = lambda: _bifurcated_compiled(q, kp, vp, ks, vs)  # noqa: E731
     run(benchmark, fn)
+    if benchmark.stats is None:  # --benchmark-disable: the code ran once, nothing to report
+        return
     med = benchmark.stats.stats.median
     bw = measured_bandwidth()
     benchmark.extra_info.update(
