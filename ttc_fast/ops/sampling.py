@@ -1,0 +1,189 @@
+"""Fused, seeded token sampling: temperature, top-k, top-p, min-p; greedy at temperature 0.
+
+Algorithm (identical in the reference and the Triton kernel, so one seed gives one token on both, up to ties):
+
+1. ``z = logits / temperature`` (float32 division; ``-0.0`` normalised to ``+0.0``); ``m = max(z)``.
+2. top-k (``0 < k < V``): ``thr_k`` = the k-th largest ``z`` (ties at the threshold are all kept).
+3. top-p (``0 < p < 1``) on the top-k-restricted distribution: ``thr_p`` = the largest value ``v`` with
+   ``sum_{z_j >= max(v, thr_k)} exp(z_j - m) >= p * sum_{z_j >= thr_k} exp(z_j - m)``.
+4. min-p (``0 < min_p <= 1``): ``thr_min = m + log(min_p)`` (keep ``prob >= min_p * max prob``).
+5. keep ``z_i >= max(thr_k, thr_p, thr_min)``; draw ``argmax_i z_i - log(-log(u_i))`` over kept tokens (Gumbel-max,
+   equivalently the exponential race ``argmax exp(z_i) / E_i``), the smallest index winning exact ties.
+
+Random numbers: ``u_i = philox_uniform(seed_b, offset_b * V + i)``: Philox4x32-10 with key = the 64-bit seed
+(low, high words) and counter = (low, high words of the 64-bit offset, 0, 0), first output word mapped to [0, 1)
+exactly as ``triton.language.rand`` does. The reference reimplements it in int64 torch arithmetic; the tests check
+it bit for bit against ``tl.rand`` in the interpreter. The kernel finds thresholds by bisection on the
+order-preserving integer image of float32 (one pass over the vocabulary per step, at most 32 steps), never sorting
+the vocabulary; the reference sorts (independent route to the same thresholds).
+"""
+from __future__ import annotations
+
+import torch
+
+from ttc_fast.ops._backend import check_tensor, resolve_backend
+
+_FLOAT = (torch.float32, torch.float16, torch.bfloat16)
+_M32 = 0xFFFFFFFF
+
+
+def _umul32(a: torch.Tensor, b: int):
+    """(hi, lo) 32-bit words of a * b for a in [0, 2^32) (int64 tensor) and a 32-bit constant b.
+
+    The int64 product wraps modulo 2^64 (two's complement), so its 64 bits are those of the exact unsigned
+    product: the high word is (prod >> 32) & 0xffffffff, the low word prod & 0xffffffff.
+    """
+    prod = a * b
+    return (prod >> 32) & _M32, prod & _M32
+
+
+def philox_uniform(seed: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Uniform float32 in [0, 1) bit-identical to ``triton.language.rand(seed, offset)`` with int64 ``offset``.
+
+    ``seed`` and ``offset`` are int64 tensors (broadcast together). Philox4x32-10, counter
+    ``(offset & 0xffffffff, offset >> 32, 0, 0)``, key ``(seed & 0xffffffff, seed >> 32)``.
+    """
+    seed, offset = torch.broadcast_tensors(seed.long(), offset.long())
+    c0 = offset & _M32
+    c1 = (offset >> 32) & _M32
+    c2 = torch.zeros_like(c0)
+    c3 = torch.zeros_like(c0)
+    k0 = seed & _M32
+    k1 = (seed >> 32) & _M32
+    for _ in range(10):
+        hi_b, lo_b = _umul32(c2, 0xCD9E8D57)
+        hi_a, lo_a = _umul32(c0, 0xD2511F53)
+        c0, c1, c2, c3 = hi_b ^ c1 ^ k0, lo_b, hi_a ^ c3 ^ k1, lo_a
+        k0 = (k0 + 0x9E3779B9) & _M32
+        k1 = (k1 + 0xBB67AE85) & _M32
+    x = torch.where(c0 >= 2**31, c0 - 2**32, c0)  # bitcast to int32 value
+    x = torch.where(x < 0, -x - 1, x)  # ~x for negatives
+    return x.to(torch.int32).to(torch.float32) * torch.tensor(4.6566127342e-10, dtype=torch.float32)
+
+
+def _as_row_tensor(name, x, B, dtype, device, allow_none=True):
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor):
+        if x.dim() == 0:
+            x = x.reshape(1)
+        if x.dim() != 1 or x.shape[0] not in (1, B):
+            raise ValueError(f"{name} must be a scalar or a [B={B}] tensor, got shape {tuple(x.shape)}")
+        if x.device != device:
+            raise ValueError(f"{name} must be on device {device}, got {x.device}")
+        return x.to(dtype).expand(B).contiguous()
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{name} must be a number or a tensor, got {type(x).__name__}")
+    return torch.full((B,), x, dtype=dtype, device=device)
+
+
+def _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets):
+    """Validate and turn every per-row parameter into a [B] tensor (the same for reference and kernel)."""
+    check_tensor("logits", logits, ndim=2, dtypes=_FLOAT)
+    B, V = logits.shape
+    dev = logits.device
+    if V == 0:
+        raise ValueError("logits must have a non-empty vocabulary dimension")
+    if not isinstance(seeds, torch.Tensor):
+        raise TypeError(f"seeds must be an int64 tensor [B], got {type(seeds).__name__}")
+    check_tensor("seeds", seeds, ndim=1, dtypes=(torch.int64,), device=dev)
+    if seeds.shape[0] != B:
+        raise ValueError(f"seeds must have B={B} entries, got {seeds.shape[0]}")
+    if offsets is None:
+        offsets = 0
+    if isinstance(offsets, torch.Tensor):
+        check_tensor("offsets", offsets, ndim=1, dtypes=(torch.int64,), device=dev)
+        if offsets.shape[0] != B:
+            raise ValueError(f"offsets must have B={B} entries, got {offsets.shape[0]}")
+    elif isinstance(offsets, bool) or not isinstance(offsets, int):
+        raise TypeError(f"offsets must be an int or an int64 tensor [B], got {type(offsets).__name__}")
+    offsets = _as_row_tensor("offsets", offsets, B, torch.int64, dev)
+    temp = _as_row_tensor("temperature", temperature, B, torch.float32, dev)
+    if temp is None:
+        raise TypeError("temperature is required (0 means greedy)")
+    k = _as_row_tensor("top_k", top_k, B, torch.int64, dev)
+    p = _as_row_tensor("top_p", top_p, B, torch.float32, dev)
+    mp = _as_row_tensor("min_p", min_p, B, torch.float32, dev)
+    if B and not (dev.type == "cuda" and torch.cuda.is_current_stream_capturing()):
+        if bool((temp < 0).any()) or not bool(torch.isfinite(temp).all()):
+            raise ValueError(f"temperature must be finite and >= 0, got {temp.tolist()[:8]}")
+        if p is not None and (bool((p <= 0).any()) or bool((p > 1).any())):
+            raise ValueError(f"top_p must lie in (0, 1], got {p.tolist()[:8]}")
+        if mp is not None and (bool((mp < 0).any()) or bool((mp > 1).any())):
+            raise ValueError(f"min_p must lie in [0, 1], got {mp.tolist()[:8]}")
+    # canonical per-row parameters: k in [1, V] (V = off), p in (0, 1] (1 = off), log_min_p (-inf = off)
+    k = torch.full((B,), V, dtype=torch.int64, device=dev) if k is None else torch.where(
+        (k <= 0) | (k > V), torch.full_like(k, V), k)
+    p = torch.ones(B, dtype=torch.float32, device=dev) if p is None else p
+    log_min_p = (torch.full((B,), float("-inf"), dtype=torch.float32, device=dev) if mp is None
+                 else torch.log(mp))  # log(0) = -inf = off
+    return temp, k, p, log_min_p, seeds, offsets
+
+
+def _thresholds_ref(z: torch.Tensor, k: torch.Tensor, p: torch.Tensor, log_min_p: torch.Tensor) -> torch.Tensor:
+    """Sort-based thresholds: the smallest kept value of z per row (float32 [B])."""
+    B, V = z.shape
+    if bool((k >= V).all()) and bool((p >= 1).all()):  # no top-k / top-p: no sort needed
+        m = z.amax(1)
+        return torch.maximum(z.amin(1), m + log_min_p)
+    zs, _ = torch.sort(z, dim=1, descending=True)  # [B, V]
+    rows = torch.arange(B, device=z.device)
+    m = zs[:, 0]
+    thr_k = zs[rows, k - 1]
+    e = torch.exp(zs - m[:, None])
+    e = torch.where(zs >= thr_k[:, None], e, torch.zeros_like(e))
+    cum = torch.cumsum(e, dim=1)
+    target = p * cum[:, -1]
+    first = torch.searchsorted(cum, target[:, None]).squeeze(1).clamp(max=V - 1)  # first j with cum_j >= target
+    thr_p = torch.where(p < 1, zs[rows, first], thr_k)
+    thr_min = m + log_min_p
+    return torch.maximum(torch.maximum(thr_k, thr_p), thr_min)
+
+
+def _scaled_logits(logits: torch.Tensor, temp: torch.Tensor) -> torch.Tensor:
+    safe_t = torch.where(temp > 0, temp, torch.ones_like(temp))
+    return logits.float() / safe_t[:, None] + 0.0  # + 0.0 turns -0.0 into +0.0 (the kernel orders -0 < +0)
+
+
+def _sample_torch(logits, temp, k, p, log_min_p, seeds, offsets, return_threshold=False):
+    B, V = logits.shape
+    z = _scaled_logits(logits, temp)
+    thr = _thresholds_ref(z, k, p, log_min_p)
+    idx = torch.arange(V, device=logits.device, dtype=torch.int64)
+    u = philox_uniform(seeds[:, None], offsets[:, None] * V + idx[None, :])  # [B, V]
+    score = z - torch.log(-torch.log(u))
+    score = torch.where(z >= thr[:, None], score, torch.full_like(score, float("-inf")))
+    tok = torch.argmax(score, dim=1)  # first index among exact ties
+    greedy = torch.argmax(logits.float(), dim=1)
+    tok = torch.where(temp == 0, greedy, tok)
+    return (tok, thr) if return_threshold else tok
+
+
+def sample_tokens_ref(logits, *, temperature, top_k=None, top_p=None, min_p=None, seeds, offsets=None):
+    """Plain-PyTorch reference of :func:`sample_tokens` (sorts the vocabulary; same random numbers as the kernel)."""
+    args = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
+    return _sample_torch(logits, *args)
+
+
+def sample_tokens(logits, *, temperature, top_k=None, top_p=None, min_p=None, seeds, offsets=None, backend="auto"):
+    """Draw one token per row from ``softmax(logits / temperature)`` restricted by top-k, top-p and min-p.
+
+    Args:
+        logits: ``[B, V]`` float32/fp16/bf16.
+        temperature: float or ``[B]`` tensor, >= 0; 0 means greedy (argmax of the raw logits, smallest index on ties).
+        top_k: None, int or ``[B]`` int tensor; values <= 0 or >= V mean no top-k.
+        top_p: None, float or ``[B]`` tensor in (0, 1]; 1 means off. Applied to the top-k-restricted distribution.
+        min_p: None, float or ``[B]`` tensor in [0, 1]; keep tokens with prob >= min_p * max prob (0 = off).
+        seeds: int64 ``[B]``: one Philox key per row (e.g. per sample), so draws are reproducible per sample.
+        offsets: int64 ``[B]`` or int (the decode step); the counter is ``offset * V + token``.
+        backend: ``"auto"`` (Triton on CUDA, torch on CPU), ``"triton"``, ``"torch"``.
+
+    Returns: int64 ``[B]`` token ids. Same seed and offset -> same token on the reference and the kernel, up to
+    floating-point near-ties. See the module docstring for the exact algorithm.
+    """
+    args = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
+    impl = resolve_backend(backend, logits.device, op="sample_tokens")
+    if impl == "torch":
+        return _sample_torch(logits, *args)
+    from ttc_fast.ops._sampling_triton import sample_triton
+    return sample_triton(logits, *args)
