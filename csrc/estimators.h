@@ -132,7 +132,7 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
                                    : logq[j] + std::log1p(-static_cast<double>(cc) / static_cast<double>(nn - j));
       for (int64_t j = 0; j < K; ++j) vals[u * K + j] = ks[j] > nn ? kNaN : -std::expm1(logq[ks[j]]);
     }
-  }, 16);
+  }, std::max<int64_t>(16, 500000 / (kmax + K)));  // threads only pay off above ~0.5M log1p per chunk
   // counts of each distinct pair
   std::vector<int64_t> where(P), mult(U, 0);
   for (int64_t p = 0; p < P; ++p) {
