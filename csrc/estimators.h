@@ -22,6 +22,9 @@
 
 namespace ttc_fast {
 
+// Size limits that keep tables bounded (pass@k: O(n) memory per distinct pair; maj@k: O(n) tables, ~O(n^2) work).
+constexpr int64_t kMaxPassSamples = int64_t{100} * 1000 * 1000;
+constexpr int64_t kMaxVoteSamples = int64_t{10} * 1000 * 1000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
@@ -114,6 +117,9 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
     if (c[p] < 0 || c[p] > n[p])
       throw std::invalid_argument("num_correct must be in [0, num_samples], got c=" + std::to_string(c[p]) +
                                   " with n=" + std::to_string(n[p]) + " for problem " + std::to_string(p));
+    if (n[p] > kMaxPassSamples)
+      throw std::invalid_argument("num_samples must be <= " + std::to_string(kMaxPassSamples) + ", got " +
+                                  std::to_string(n[p]) + " for problem " + std::to_string(p));
     if (kmax > n[p]) check_k_le_n(kmax, n[p], p, lenient, "num_samples");
     keys[p] = {n[p], c[p]};
   }
@@ -388,7 +394,10 @@ inline void maj_at_k_counts(const int64_t* sizes, const uint8_t* correct, const 
                                     std::to_string(p) + ", " + std::to_string(m) + "]");
       n += s;
     }
-    if (n > (int64_t{1} << 31)) throw std::invalid_argument("too many samples in problem " + std::to_string(p));
+    if (n > kMaxVoteSamples)
+      throw std::invalid_argument("maj@k supports at most " + std::to_string(kMaxVoteSamples) +
+                                  " samples per problem, got " + std::to_string(n) + " in problem " +
+                                  std::to_string(p));
     check_k_le_n(kmax, n, p, lenient, "num_samples");
     nmax = std::max(nmax, n);
   }
