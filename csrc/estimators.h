@@ -223,7 +223,7 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
                        const std::vector<int64_t>& kneed, const LogFactorial& lf, double* acc) {
   const int64_t R = n - c;
   const size_t NK = kneed.size();
-  std::vector<double> gl_x, gl_w, vec, next, row, cond(NK);
+  std::vector<double> gl_x, gl_w, vec, next, row, win, cond(NK);
   // ---- x = 1: competitors with tie_u take at most one draw (each such draw is a tie), the others
   // none. E_j = e_j(sizes) / C(Rle, j) by the normalised elementary-symmetric recurrence.
   {
@@ -315,17 +315,53 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
         vec.swap(next);
         r1 += w;
       }
+      // Merge with the free pool: Cond(s) = E[vec[I_s]], I_s ~ Hypergeom(s draws; rbig of R). Two exact ways:
+      //  direct: one hypergeometric row per needed s, O(#s * L);
+      //  chain:  walk s = 0, 1, ... with the forward Markov chain of I_s, tracking only the window i in
+      //          [x, L) where vec[i] < 1 (vec[i] = 1 for i < x) and t_s = P(I_s >= x), O(smax * (L - x)).
+      //          Every update adds non-negative terms, so it is as stable as the direct sums.
+      const int64_t L = static_cast<int64_t>(vec.size());
+      int64_t n_direct = 0, smax = -1;
       for (size_t j = 0; j < NK; ++j) {
         const int64_t s = kneed[j] - x;
-        if (s < 0 || s > R) continue;
-        const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, vec.size() - 1);
-        double v = 0.0;
-        if (hi >= lo) {
-          row.resize(hi - lo + 1);
-          lf.hyp_row(rbig, rf, s, lo, hi, row.data());
-          for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+        if (s >= 0 && s <= R) { ++n_direct; smax = s; }
+      }
+      if (n_direct * L <= (smax + 1) * (L - x + 2)) {
+        for (size_t j = 0; j < NK; ++j) {
+          const int64_t s = kneed[j] - x;
+          if (s < 0 || s > R) continue;
+          const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, L - 1);
+          double v = 0.0;
+          if (hi >= lo) {
+            row.resize(hi - lo + 1);
+            lf.hyp_row(rbig, rf, s, lo, hi, row.data());
+            for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+          }
+          cond[j] += wn * std::min(1.0, v);
         }
-        cond[j] += wn * std::min(1.0, v);
+      } else {
+        const int64_t W = L - x;  // window i = x .. L-1 (W >= 1)
+        win.assign(W, 0.0);       // s = 0: I_0 = 0 < x
+        double tail = 0.0;        // P(I_s >= x)
+        size_t j = 0;
+        while (j < NK && kneed[j] - x < 0) ++j;
+        for (int64_t s = 0; s <= smax; ++s) {
+          if (j < NK && kneed[j] - x == s) {
+            double v = 1.0 - tail;
+            for (int64_t w = 0; w < W; ++w) v += win[w] * vec[x + w];
+            cond[j++] += wn * std::min(1.0, std::max(0.0, v));
+          }
+          if (s == smax || s >= R) break;
+          const double inv = 1.0 / static_cast<double>(R - s);
+          const double pm1 = lf.hyp(x - 1, rbig, rf, s);  // P(I_s = x - 1)
+          tail += pm1 * std::max<double>(0.0, static_cast<double>(rbig - x + 1)) * inv;
+          for (int64_t w = W - 1; w >= 0; --w) {
+            const int64_t i = x + w;
+            const double stay = std::max<double>(0.0, static_cast<double>(rf - (s - i))) * inv;
+            const double move = std::max<double>(0.0, static_cast<double>(rbig - i + 1)) * inv;
+            win[w] = win[w] * stay + (w > 0 ? win[w - 1] : pm1) * move;
+          }
+        }
       }
     }
     for (size_t j = 0; j < NK; ++j) {

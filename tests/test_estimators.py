@@ -171,6 +171,19 @@ def test_maj_identities():
             assert abs(res["random"][1] - res["random"][0]) < TOL
 
 
+def test_maj_all_ks_equals_single_k_calls():
+    # All ks at once walks the forward hypergeometric chain; a single k uses direct hypergeometric rows.
+    answers = np.array([[0] * 60 + [1] * 45 + [2] * 30 + [3] * 12 + list(range(4, 44)) + [-1] * 13])
+    correct = answers == 0
+    n = answers.shape[1]
+    for tie in TIES:
+        for ab in ["exclude", "vote"]:
+            full = ttc_fast.maj_at_k(answers, correct, None, tie=tie, abstain=ab).mean
+            for k in (1, 2, 3, 7, 31, 100, n - 1, n):
+                one = ttc_fast.maj_at_k(answers, correct, [k], tie=tie, abstain=ab).mean[0]
+                assert abs(one - full[k - 1]) < 1e-12, (tie, ab, k, one, full[k - 1])
+
+
 def test_maj_two_clusters_hypergeometric_tail():
     # correct c vs one wrong cluster w: random tie = P(X > k/2) + P(X = k/2)/2 with X ~ Hypergeom(n, c, k)
     for c, w in [(7, 5), (3, 9), (20, 20), (1, 30)]:
