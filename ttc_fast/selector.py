@@ -13,8 +13,8 @@ Two methods share the bookkeeping (monotone filter, projection, FLOPs condition,
   1. single-sample accuracy A_1(t_i) at every evaluation, x-axis cumulative training FLOPs F_i;
   2. monotone filter: keep the points at or above the running maximum of the earlier points;
   3. least-squares fit of A(F) = a·(1 - exp(-b·x)) + c with x = F / budget (normalised FLOPs), starting values
-     a0 = (max A - c0)/(1 - exp(-b0·max x)), c0 = 0, b0 in {1, 3, 10, 30, 100} (best of the starts), bounds
-     a in [0, 2], b in [1e-4, 1e4], c in [-1, 1]; projection A_hat = A(x=1) clipped to [0, 1]; fewer than
+     from the best point of a profile over b (log grid 1e-3..1e3; for fixed b the model is linear in a, c),
+     bounds a in [0, 2], b in [1e-4, 1e4], c in [-1, 1] (``scipy.optimize.curve_fit``, analytic Jacobian); projection A_hat = A(x=1) clipped to [0, 1]; fewer than
      ``min_points`` kept points: no projection, no stop;
   4. TTC curve of the checkpoint at K = 1, 2, 4 (one draw of n >= 4 samples, unbiased estimator), sigmoid fit
      A_K = L / (1 + exp(-s·(K - x0))) (bounds L in [0, 1], s in [1e-3, 50], x0 in [-50, 50]), K* = smallest
@@ -194,16 +194,43 @@ class SaturationFit:
 
 
 _SAT_BOUNDS = ([0.0, 1e-4, -1.0], [2.0, 1e4, 1.0])
-_SAT_B0 = (1.0, 3.0, 10.0, 30.0, 100.0)
+_SAT_LOG_B = np.linspace(math.log(1e-3), math.log(1e3), 61)  # starting-value grid for b
+
+
+def _saturation_jac(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    e = np.exp(-b * x)
+    return np.stack([1.0 - e, a * x * e, np.ones_like(x)], axis=1)
+
+
+def _saturation_start(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Starting values: for each b on a log grid the model is linear in (a, c); weighted least squares for
+    (a, c) at every b, keep the b with the smallest residual (a variable-projection profile)."""
+    b = np.exp(_SAT_LOG_B)[:, None]                       # (G, 1)
+    phi = -np.expm1(-b * x[None, :])                      # (G, n)
+    sw = w[None, :]
+    s00, s01, s11 = (sw * phi * phi).sum(1), (sw * phi).sum(1), sw.sum(1)
+    t0, t1 = (sw * phi * y).sum(1), (sw * y).sum(1)
+    det = s00 * s11 - s01 * s01
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.clip((t0 * s11 - t1 * s01) / det, _SAT_BOUNDS[0][0], _SAT_BOUNDS[1][0])
+        c = np.clip((s00 * t1 - s01 * t0) / det, _SAT_BOUNDS[0][2], _SAT_BOUNDS[1][2])
+    a, c = np.nan_to_num(a), np.nan_to_num(c)
+    r = a[:, None] * phi + c[:, None] - y[None, :]
+    sse = (sw * r * r).sum(1)
+    i = int(np.argmin(sse))
+    return np.array([a[i], float(b[i, 0]), c[i]])
 
 
 def fit_saturation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
                    sigma: Sequence[float] | np.ndarray | None = None) -> SaturationFit | None:
     """Least-squares fit of :func:`saturation` to accuracies ``y`` at normalised FLOPs ``x`` (1-D, same length).
 
-    ``sigma`` (per-point standard errors) weights the fit and makes the covariance absolute; without it the
-    covariance is scaled by the residuals (inf entries when there are no residual degrees of freedom, reported
-    as a projected stderr of 0: the curve then interpolates the points). Returns None when scipy cannot fit.
+    ``scipy.optimize.curve_fit`` (trust-region reflective, analytic Jacobian) within the bounds a in [0, 2],
+    b in [1e-4, 1e4], c in [-1, 1], started from the best point of a profile over b (log grid 1e-3..1e3, the
+    model is linear in a and c for fixed b). ``sigma`` (per-point standard errors, floored at 1e-4) weights the
+    fit and makes the covariance absolute; without it the covariance is scaled by the residuals (no residual
+    degrees of freedom: the curve interpolates the points, projected stderr reported as 0).
+    Returns None when scipy cannot fit.
     """
     from scipy.optimize import curve_fit
 
@@ -212,31 +239,23 @@ def fit_saturation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
     if x.ndim != 1 or x.shape != y.shape or x.size < 2:
         raise ValueError(f"x and y must be 1-D of the same length >= 2, got shapes {x.shape} and {y.shape}")
     sig = None if sigma is None else np.maximum(np.asarray(sigma, dtype=np.float64), 1e-4)
-    best = None
-    xmax = float(x.max())
-    for b0 in _SAT_B0:
-        c0 = 0.0
-        a0 = (float(y.max()) - c0) / max(-math.expm1(-b0 * xmax), 1e-9)
-        p0 = np.clip([a0, b0, c0], np.array(_SAT_BOUNDS[0]) + 1e-9, np.array(_SAT_BOUNDS[1]) - 1e-9)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                popt, pcov = curve_fit(saturation, x, y, p0=p0, sigma=sig, absolute_sigma=sig is not None,
-                                       bounds=_SAT_BOUNDS, maxfev=5000)
-        except (RuntimeError, ValueError):
-            continue
-        r = (saturation(x, *popt) - y) / (1.0 if sig is None else sig)
-        sse = float(r @ r)
-        if best is None or sse < best[0] - 1e-15:
-            best = (sse, popt, pcov)
-    if best is None:
+    w = np.ones_like(x) if sig is None else 1.0 / sig ** 2
+    p0 = _saturation_start(x, y, w)
+    lo, hi = np.array(_SAT_BOUNDS[0]), np.array(_SAT_BOUNDS[1])
+    p0 = np.clip(p0, lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            popt, cov = curve_fit(saturation, x, y, p0=p0, sigma=sig, absolute_sigma=sig is not None,
+                                  bounds=_SAT_BOUNDS, jac=_saturation_jac, maxfev=2000)
+    except (RuntimeError, ValueError):
         return None
-    _, (a, b, c), cov = best
+    a, b, c = (float(v) for v in popt)
     proj = float(np.clip(saturation(1.0, a, b, c), 0.0, 1.0))
     grad = np.array([-math.expm1(-b), a * math.exp(-b), 1.0])  # d A(1) / d(a, b, c)
     var = float(grad @ cov @ grad) if np.all(np.isfinite(cov)) else float("nan")
     se = math.sqrt(var) if math.isfinite(var) and var > 0 else 0.0
-    return SaturationFit(float(a), float(b), float(c), cov, proj, se)
+    return SaturationFit(a, b, c, cov, proj, se)
 
 
 def sigmoid(k: np.ndarray | float, L: float, s: float, x0: float) -> np.ndarray | float:
