@@ -41,6 +41,22 @@ class LogFactorial {
     return std::exp(lchoose(r1, i) + lchoose(r2, s - i) - lchoose(r1 + r2, s));
   }
 
+  // out[i - lo] = hyp(i; r1, r2, s) for i in [lo, hi] (caller keeps lo..hi inside the support): one exp at
+  // the (clamped) mode, then the ratio recurrence outwards; the pmf is unimodal, so tails that underflow
+  // are below 1e-308 of the anchor's scale.
+  void hyp_row(int64_t r1, int64_t r2, int64_t s, int64_t lo, int64_t hi, double* out) const {
+    if (hi < lo) return;
+    int64_t mode = static_cast<int64_t>((static_cast<double>(s) + 1.0) * (r1 + 1.0) / (r1 + r2 + 2.0));
+    mode = std::min(hi, std::max(lo, mode));
+    out[mode - lo] = hyp(mode, r1, r2, s);
+    for (int64_t i = mode; i < hi; ++i)  // hyp(i+1)/hyp(i) = (r1-i)(s-i) / ((i+1)(r2-s+i+1))
+      out[i + 1 - lo] = out[i - lo] * (static_cast<double>(r1 - i) * static_cast<double>(s - i)) /
+                        (static_cast<double>(i + 1) * static_cast<double>(r2 - s + i + 1));
+    for (int64_t i = mode; i > lo; --i)
+      out[i - 1 - lo] = out[i - lo] * (static_cast<double>(i) * static_cast<double>(r2 - s + i)) /
+                        (static_cast<double>(r1 - i + 1) * static_cast<double>(s - i + 1));
+  }
+
  private:
   std::vector<double> t_;
 };
@@ -111,8 +127,9 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
     for (int64_t u = b; u < e; ++u) {
       const int64_t nn = uniq[u].first, cc = uniq[u].second, top = std::min(nn, kmax);
       logq.assign(top + 1, 0.0);  // logq[k] = log C(n-c, k)/C(n, k)
-      for (int64_t j = 0; j < top; ++j)
-        logq[j + 1] = logq[j] + std::log1p(-static_cast<double>(cc) / static_cast<double>(nn - j));
+      for (int64_t j = 0; j < top; ++j)  // q_k = 0 once k > n - c
+        logq[j + 1] = j >= nn - cc ? kNegInf
+                                   : logq[j] + std::log1p(-static_cast<double>(cc) / static_cast<double>(nn - j));
       for (int64_t j = 0; j < K; ++j) vals[u * K + j] = ks[j] > nn ? kNaN : -std::expm1(logq[ks[j]]);
     }
   }, 16);
@@ -200,7 +217,7 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
                        const std::vector<int64_t>& kneed, const LogFactorial& lf, double* acc) {
   const int64_t R = n - c;
   const size_t NK = kneed.size();
-  std::vector<double> gl_x, gl_w, vec, next, cond(NK);
+  std::vector<double> gl_x, gl_w, vec, next, row, cond(NK);
   // ---- x = 1: competitors with tie_u take at most one draw (each such draw is a tie), the others
   // none. E_j = e_j(sizes) / C(Rle, j) by the normalised elementary-symmetric recurrence.
   {
@@ -211,16 +228,15 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
       const int64_t r1 = rle, w = cp.size;
       std::vector<double> En(E.size() + 1, 0.0);
       // r[j] = C(r1, j)/C(r1+w, j)
-      double r = 1.0;
+      double r = 1.0, r_prev = 0.0;
       for (size_t j = 0; j < En.size(); ++j) {
         // term1: E_j * C(r1,j)/C(r1+w,j); term2: E_{j-1} * w*C(r1,j-1)/C(r1+w,j)
         double v = 0.0;
         if (j < E.size()) v += E[j] * r;
-        if (j >= 1) {
-          const double r_prev = std::exp(lf.lchoose(r1, j - 1) - lf.lchoose(r1 + w, j - 1));
+        if (j >= 1)  // w C(r1, j-1) / C(r1+w, j) = r_{j-1} * w j / (r1 + w - j + 1)
           v += E[j - 1] * r_prev * static_cast<double>(w) * j / static_cast<double>(r1 + w - j + 1);
-        }
         En[j] = std::min(1.0, v);
+        r_prev = r;
         if (static_cast<int64_t>(j) < r1) r *= static_cast<double>(r1 - j) / static_cast<double>(r1 + w - j);
         else r = 0.0;
       }
@@ -237,12 +253,19 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
     for (size_t j = 0; j < NK; ++j) {
       const int64_t k = kneed[j], s = k - 1;
       if (s < 0 || s > R || c < 1) continue;
+      // P(t of the s draws from the tie-capable pool, s - t from the free pool) * E_t * g(t);
+      // strict clusters (not tie_u) receive no draw, so the weights use the pools rle and rf out of R.
       double v = 0.0;
-      for (int64_t t = 0; t < static_cast<int64_t>(E.size()) && t <= s; ++t) {
-        if (s - t > rf) continue;
-        const double g = tie == Tie::Random ? 1.0 / (t + 1.0) : (tie == Tie::Strict ? (t == 0) : 1.0);
-        if (g == 0.0) continue;
-        v += g * E[t] * std::exp(lf.lchoose(rle, t) + lf.lchoose(rf, s - t) - lf.lchoose(R, s));
+      const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, static_cast<int64_t>(E.size()) - 1);
+      if (hi >= lo) {
+        row.resize(hi - lo + 1);
+        lf.hyp_row(rle, rf, s, lo, hi, row.data());
+        const double scale = std::exp(lf.lchoose(rle + rf, s) - lf.lchoose(R, s));
+        for (int64_t t = lo; t <= hi; ++t) {
+          const double g = tie == Tie::Random ? 1.0 / (t + 1.0) : (tie == Tie::Strict ? (t == 0) : 1.0);
+          v += g * E[t] * row[t - lo];
+        }
+        v *= scale;
       }
       acc[j] += lf.hyp(1, c, R, k) * std::min(1.0, v);
     }
@@ -273,13 +296,15 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
         const int64_t w = cp->size, L1 = static_cast<int64_t>(vec.size());
         next.assign(L1 + x, 0.0);
         for (int64_t s = 0; s < L1 + x; ++s) {
+          // i = draws from the merged pool (weight vec[i]), s - i <= x from this cluster
+          const int64_t lo = std::max<int64_t>(0, s - x), hi = std::min<int64_t>(L1 - 1, s);
+          if (hi < lo) continue;
+          row.resize(hi - lo + 1);
+          lf.hyp_row(r1, w, s, lo, hi, row.data());
           double v = 0.0;
-          for (int64_t y = std::max<int64_t>(0, s - (L1 - 1)); y <= std::min(x, s); ++y) {
-            const double b = y < x ? 1.0 : top;
-            if (b == 0.0 || vec[s - y] == 0.0) continue;
-            v += lf.hyp(s - y, r1, w, s) * vec[s - y] * b;
-          }
-          next[s] = std::min(1.0, v);
+          for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+          if (s - lo == x) v -= (1.0 - top) * row[0] * vec[lo];  // the y = x term carries u (or 0)
+          next[s] = std::min(1.0, std::max(0.0, v));
         }
         vec.swap(next);
         r1 += w;
@@ -287,9 +312,13 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
       for (size_t j = 0; j < NK; ++j) {
         const int64_t s = kneed[j] - x;
         if (s < 0 || s > R) continue;
+        const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, vec.size() - 1);
         double v = 0.0;
-        for (int64_t i = std::max<int64_t>(0, s - rf); i <= std::min<int64_t>(s, vec.size() - 1); ++i)
-          if (vec[i] != 0.0) v += lf.hyp(i, rbig, rf, s) * vec[i];
+        if (hi >= lo) {
+          row.resize(hi - lo + 1);
+          lf.hyp_row(rbig, rf, s, lo, hi, row.data());
+          for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+        }
         cond[j] += wn * std::min(1.0, v);
       }
     }
@@ -461,7 +490,6 @@ inline void best_of_k(const double* scores, const uint8_t* correct, const int64_
                                     std::to_string(p) + ", " + std::to_string(i) + "]");
     check_k_le_n(kmax, n, p, lenient, "num_samples");
   }
-  const LogFactorial lf(N);
   parallel_for(P, num_threads, [&](int64_t b, int64_t e) {
     std::vector<std::pair<double, uint8_t>> row;
     for (int64_t p = b; p < e; ++p) {
@@ -472,17 +500,16 @@ inline void best_of_k(const double* scores, const uint8_t* correct, const int64_
       for (int64_t j = 0; j < K; ++j) {
         const int64_t k = ks[j];
         if (k > n) { out[p * K + j] = kNaN; continue; }
-        const double lcnk = lf.lchoose(n, k);
-        double v = 0.0;
+        // r(A) = C(n-A, k)/C(n, k), r(0) = 1, r(A+1) = r(A) (n-A-k)/(n-A): products only (no lgamma error)
+        double v = 0.0, r = 1.0;
         for (int64_t a = 0; a < n;) {
           int64_t g = a, hits = 0;
           while (g < n && row[g].first == row[a].first) hits += row[g++].second;
           if (n - a < k) break;  // this and later groups are never the top of a k-subset
-          if (hits) {
-            const double hi = std::exp(lf.lchoose(n - a, k) - lcnk);
-            const double lo = n - g >= k ? std::exp(lf.lchoose(n - g, k) - lcnk) : 0.0;
-            v += (hi - lo) * static_cast<double>(hits) / static_cast<double>(g - a);
-          }
+          const double hi = r;
+          for (int64_t A = a; A < g; ++A)
+            r = n - A - k > 0 ? r * static_cast<double>(n - A - k) / static_cast<double>(n - A) : 0.0;
+          if (hits) v += (hi - r) * static_cast<double>(hits) / static_cast<double>(g - a);
           a = g;
         }
         out[p * K + j] = std::min(1.0, std::max(0.0, v));
