@@ -164,16 +164,14 @@ def test_exact_curve_equals_combinatorial_pass_at_k_and_savings():
 
 # ---- noise: confidence vs point estimates -----------------------------------------------------------------------
 def _true_maj(p, K, wrong_top=0.6):
-    """Ground-truth maj@K (random tie-break) of one problem by enumerating the multinomial of K draws."""
+    """Ground-truth maj@K (random tie-break) of one problem: sum over the multisets of K draws from the 6 answer
+    clusters (0 = correct) of multinomial probability x credit."""
     probs = [p, (1 - p) * wrong_top] + [(1 - p) * (1 - wrong_top) / 4] * 4
     total = 0.0
-    for counts in itertools.product(range(K + 1), repeat=5):
-        rest = K - sum(counts)
-        if rest < 0:
-            continue
-        c = counts + (rest,)
+    for draw in itertools.combinations_with_replacement(range(6), K):
+        c = [draw.count(j) for j in range(6)]
         m = max(c)
-        if c[0] == m and m > 0:
+        if c[0] == m:
             ways = math.factorial(K) / math.prod(math.factorial(v) for v in c)
             total += ways * math.prod(q ** v for q, v in zip(probs, c)) / sum(v == m for v in c)
     return total
@@ -182,8 +180,8 @@ def _true_maj(p, K, wrong_top=0.6):
 def test_confidence_false_stop_rate_below_nominal_where_point_estimate_is_not():
     # 30 problems x 8 samples: deploying (checkpoint, K*) is a false stop when the model's true maj@K* there is
     # below the true accuracy of the full run. Patience 1 (the hardest case): every lucky checkpoint can stop.
-    P, n, seeds = 30, 8, 40
-    xs = np.linspace(0.05, 0.5, 10)
+    P, n, seeds = 30, 8, 30
+    xs = np.linspace(0.1, 0.5, 8)
     w = weights(P)
     target = float(acc_curve(1.0))
     truth = {}
@@ -203,6 +201,7 @@ def test_confidence_false_stop_rate_below_nominal_where_point_estimate_is_not():
                     false += truth[x][d.k - 1] < target
                     break
         rates[conf] = false / seeds
+    print("false-stop rates", rates)
     assert rates[0.95] <= 0.05 + 0.075
     assert rates[None] >= rates[0.95] + 0.25
 
@@ -239,18 +238,19 @@ def test_decreasing_curve_no_stop():
 def test_nan_accuracy_check_finite():
     recs = exact_records(40, XS[:12])
     recs[8]["accuracy"]["pass"]["1"] = float("nan")
-    d_on, st_on = select(recs, budget_flops=BUDGET, strategy="pass", patience=3, confidence=None,
-                         return_stopper=True)
-    h = st_on.history[8]
-    assert not h.decision.qualifies and h.decision.patience_count == 0 and "non-finite" in h.decision.reason
-    assert not h.kept
-    d_off, st_off = select(recs, budget_flops=BUDGET, strategy="pass", patience=3, confidence=None,
-                           check_finite=False, return_stopper=True)
-    h = st_off.history[8]
-    assert not h.decision.should_stop and "skipped" in h.decision.reason
-    assert h.decision.patience_count == st_off.history[7].decision.patience_count
-    # the skipped evaluation does not reset patience: no later stop with check_finite=True than without
-    assert d_off.step <= d_on.step or not d_on.should_stop
+    kw = dict(budget_flops=BUDGET, strategy="pass", patience=100, confidence=None, return_stopper=True)
+    _, on = select(recs, **kw)
+    _, off = select(recs, check_finite=False, **kw)
+    counts_on = [h.decision.patience_count for h in on.history]
+    counts_off = [h.decision.patience_count for h in off.history]
+    assert counts_on[7] > 0  # qualifying before the NaN
+    h = on.history[8]  # check_finite: not qualifying, patience reset, not fitted
+    assert not h.decision.qualifies and counts_on[8] == 0 and "non-finite" in h.decision.reason and not h.kept
+    assert counts_on[9] == 1
+    h = off.history[8]  # skipped: patience unchanged
+    assert not h.decision.should_stop and "skipped" in h.decision.reason and counts_off[8] == counts_off[7]
+    assert counts_off[9] == counts_off[7] + 1
+    assert not any(h.decision.should_stop for h in on.history + off.history)
 
 
 def test_all_nan_no_crash():
@@ -373,7 +373,7 @@ def test_naive_matches_lightning_early_stopping():
     rng = np.random.default_rng(0)
     for trial in range(30):
         patience = int(rng.integers(0, 4))
-        min_delta = float(rng.choice([0.0, 0.01]))
+        min_delta = float(rng.choice([0.0, 0.015]))  # no float ties
         mode = str(rng.choice(["max", "min"]))
         vals = np.round(rng.uniform(0, 1, 15), 2)
         if trial % 5 == 0:

@@ -1067,13 +1067,14 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
 
     def tokens_to_flops(tokens: float, what: str) -> float:
         if spec is None:
-            raise ValueError(f"{what} is given in tokens: pass spec (a ttc_fast.ModelSpec, CLI --config/--shape)")
+            raise ValueError(f"{what} is in tokens: converting to FLOPs needs spec (a ttc_fast.ModelSpec; "
+                             f"CLI --config/--shape)")
         from ttc_fast.flops import training_flops
         return float(training_flops(spec, tokens, seq_len=seq_len, convention=convention))
 
     if (budget_flops is None) == (budget_tokens is None):
         raise ValueError("give exactly one of budget_flops and budget_tokens")
-    budget = float(budget_flops) if budget_flops is not None else tokens_to_flops(budget_tokens, "the budget")
+    budget = float(budget_flops) if budget_flops is not None else tokens_to_flops(budget_tokens, "budget_tokens")
     stopper = TTCEarlyStopping(budget, **kwargs)
     if progress is None:
         progress = len(records) > 20
@@ -1084,7 +1085,7 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
     for rec in bar:
         flops = rec["train_flops"]
         if flops is None:
-            flops = tokens_to_flops(rec["train_tokens"], f"{rec['_where']}: train_flops")
+            flops = tokens_to_flops(rec["train_tokens"], f"{rec['_where']}: field 'train_tokens' (no train_flops)")
         try:
             if "accuracy" in rec:
                 decision = stopper.update(step=rec["step"], train_flops=float(flops), accuracy=rec["accuracy"],
