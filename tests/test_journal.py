@@ -55,7 +55,7 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
     first = _feed(TTCEarlyStopping(**KW, journal=path), recs[:6])
     resumed = TTCEarlyStopping(**KW, journal=path)
     assert resumed._count == first[-1].patience_count and len(resumed.history) == 6
-    assert resumed.decision == first[-1]
+    _same(resumed.decision, first[-1])
     rest = _feed(resumed, recs[6:])
     for d1, d2 in zip(ref, first + rest):
         _same(d1, d2)
@@ -128,7 +128,8 @@ def test_truncated_last_line_tolerated_and_corrupt_middle_line_rejected(tmp_path
     with open(path, "a") as f:
         f.write('{"type": "upd')
     st = TTCEarlyStopping(**KW, journal=path)
-    assert len(st.history) == 3 and st.decision == first[-1]
+    assert len(st.history) == 3
+    _same(st.decision, first[-1])
     lines = path.read_text().splitlines()
     lines[2] = lines[2][:10]
     path.write_text("\n".join(lines) + "\n")
@@ -142,7 +143,8 @@ def test_lost_newline_keeps_complete_record(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[:-1])  # the record is complete, only its newline is missing
     st = TTCEarlyStopping(**KW, journal=path)
-    assert len(st.history) == 3 and st.decision == first[-1]
+    assert len(st.history) == 3
+    _same(st.decision, first[-1])
     _feed(st, _records()[3:4])
     assert len(path.read_text().splitlines()) == 5
 
@@ -156,4 +158,5 @@ def test_journal_config_mismatch_and_resend(tmp_path):
         TTCEarlyStopping(**{**KW, "patience": 5}, journal=path)
     n_lines = len(path.read_text().splitlines())
     again = _feed(TTCEarlyStopping(**KW, journal=path), recs[1:2])  # a restarted loop re-sends its last step
-    assert again[0] == d[1] and len(path.read_text().splitlines()) == n_lines
+    _same(again[0], d[1])
+    assert len(path.read_text().splitlines()) == n_lines
