@@ -22,6 +22,9 @@
 
 namespace ttc_fast {
 
+// Size limits that keep tables bounded (pass@k: O(n) memory per distinct pair; maj@k: O(n) tables, ~O(n^2) work).
+constexpr int64_t kMaxPassSamples = int64_t{100} * 1000 * 1000;
+constexpr int64_t kMaxVoteSamples = int64_t{10} * 1000 * 1000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
@@ -114,6 +117,9 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
     if (c[p] < 0 || c[p] > n[p])
       throw std::invalid_argument("num_correct must be in [0, num_samples], got c=" + std::to_string(c[p]) +
                                   " with n=" + std::to_string(n[p]) + " for problem " + std::to_string(p));
+    if (n[p] > kMaxPassSamples)
+      throw std::invalid_argument("num_samples must be <= " + std::to_string(kMaxPassSamples) + ", got " +
+                                  std::to_string(n[p]) + " for problem " + std::to_string(p));
     if (kmax > n[p]) check_k_le_n(kmax, n[p], p, lenient, "num_samples");
     keys[p] = {n[p], c[p]};
   }
@@ -132,7 +138,7 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
                                    : logq[j] + std::log1p(-static_cast<double>(cc) / static_cast<double>(nn - j));
       for (int64_t j = 0; j < K; ++j) vals[u * K + j] = ks[j] > nn ? kNaN : -std::expm1(logq[ks[j]]);
     }
-  }, 16);
+  }, std::max<int64_t>(16, 500000 / (kmax + K)));  // threads only pay off above ~0.5M log1p per chunk
   // counts of each distinct pair
   std::vector<int64_t> where(P), mult(U, 0);
   for (int64_t p = 0; p < P; ++p) {
@@ -217,7 +223,7 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
                        const std::vector<int64_t>& kneed, const LogFactorial& lf, double* acc) {
   const int64_t R = n - c;
   const size_t NK = kneed.size();
-  std::vector<double> gl_x, gl_w, vec, next, row, cond(NK);
+  std::vector<double> gl_x, gl_w, vec, next, row, win, cond(NK);
   // ---- x = 1: competitors with tie_u take at most one draw (each such draw is a tie), the others
   // none. E_j = e_j(sizes) / C(Rle, j) by the normalised elementary-symmetric recurrence.
   {
@@ -309,17 +315,53 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
         vec.swap(next);
         r1 += w;
       }
+      // Merge with the free pool: Cond(s) = E[vec[I_s]], I_s ~ Hypergeom(s draws; rbig of R). Two exact ways:
+      //  direct: one hypergeometric row per needed s, O(#s * L);
+      //  chain:  walk s = 0, 1, ... with the forward Markov chain of I_s, tracking only the window i in
+      //          [x, L) where vec[i] < 1 (vec[i] = 1 for i < x) and t_s = P(I_s >= x), O(smax * (L - x)).
+      //          Every update adds non-negative terms, so it is as stable as the direct sums.
+      const int64_t L = static_cast<int64_t>(vec.size());
+      int64_t n_direct = 0, smax = -1;
       for (size_t j = 0; j < NK; ++j) {
         const int64_t s = kneed[j] - x;
-        if (s < 0 || s > R) continue;
-        const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, vec.size() - 1);
-        double v = 0.0;
-        if (hi >= lo) {
-          row.resize(hi - lo + 1);
-          lf.hyp_row(rbig, rf, s, lo, hi, row.data());
-          for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+        if (s >= 0 && s <= R) { ++n_direct; smax = s; }
+      }
+      if (n_direct * L <= (smax + 1) * (L - x + 2)) {
+        for (size_t j = 0; j < NK; ++j) {
+          const int64_t s = kneed[j] - x;
+          if (s < 0 || s > R) continue;
+          const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, L - 1);
+          double v = 0.0;
+          if (hi >= lo) {
+            row.resize(hi - lo + 1);
+            lf.hyp_row(rbig, rf, s, lo, hi, row.data());
+            for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+          }
+          cond[j] += wn * std::min(1.0, v);
         }
-        cond[j] += wn * std::min(1.0, v);
+      } else {
+        const int64_t W = L - x;  // window i = x .. L-1 (W >= 1)
+        win.assign(W, 0.0);       // s = 0: I_0 = 0 < x
+        double tail = 0.0;        // P(I_s >= x)
+        size_t j = 0;
+        while (j < NK && kneed[j] - x < 0) ++j;
+        for (int64_t s = 0; s <= smax; ++s) {
+          if (j < NK && kneed[j] - x == s) {
+            double v = 1.0 - tail;
+            for (int64_t w = 0; w < W; ++w) v += win[w] * vec[x + w];
+            cond[j++] += wn * std::min(1.0, std::max(0.0, v));
+          }
+          if (s == smax || s >= R) break;
+          const double inv = 1.0 / static_cast<double>(R - s);
+          const double pm1 = lf.hyp(x - 1, rbig, rf, s);  // P(I_s = x - 1)
+          tail += pm1 * std::max<double>(0.0, static_cast<double>(rbig - x + 1)) * inv;
+          for (int64_t w = W - 1; w >= 0; --w) {
+            const int64_t i = x + w;
+            const double stay = std::max<double>(0.0, static_cast<double>(rf - (s - i))) * inv;
+            const double move = std::max<double>(0.0, static_cast<double>(rbig - i + 1)) * inv;
+            win[w] = win[w] * stay + (w > 0 ? win[w - 1] : pm1) * move;
+          }
+        }
       }
     }
     for (size_t j = 0; j < NK; ++j) {
@@ -388,7 +430,10 @@ inline void maj_at_k_counts(const int64_t* sizes, const uint8_t* correct, const 
                                     std::to_string(p) + ", " + std::to_string(m) + "]");
       n += s;
     }
-    if (n > (int64_t{1} << 31)) throw std::invalid_argument("too many samples in problem " + std::to_string(p));
+    if (n > kMaxVoteSamples)
+      throw std::invalid_argument("maj@k supports at most " + std::to_string(kMaxVoteSamples) +
+                                  " samples per problem, got " + std::to_string(n) + " in problem " +
+                                  std::to_string(p));
     check_k_le_n(kmax, n, p, lenient, "num_samples");
     nmax = std::max(nmax, n);
   }

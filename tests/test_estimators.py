@@ -171,6 +171,19 @@ def test_maj_identities():
             assert abs(res["random"][1] - res["random"][0]) < TOL
 
 
+def test_maj_all_ks_equals_single_k_calls():
+    # All ks at once walks the forward hypergeometric chain; a single k uses direct hypergeometric rows.
+    answers = np.array([[0] * 60 + [1] * 45 + [2] * 30 + [3] * 12 + list(range(4, 44)) + [-1] * 13])
+    correct = answers == 0
+    n = answers.shape[1]
+    for tie in TIES:
+        for ab in ["exclude", "vote"]:
+            full = ttc_fast.maj_at_k(answers, correct, None, tie=tie, abstain=ab).mean
+            for k in (1, 2, 3, 7, 31, 100, n - 1, n):
+                one = ttc_fast.maj_at_k(answers, correct, [k], tie=tie, abstain=ab).mean[0]
+                assert abs(one - full[k - 1]) < 1e-12, (tie, ab, k, one, full[k - 1])
+
+
 def test_maj_two_clusters_hypergeometric_tail():
     # correct c vs one wrong cluster w: random tie = P(X > k/2) + P(X = k/2)/2 with X ~ Hypergeom(n, c, k)
     for c, w in [(7, 5), (3, 9), (20, 20), (1, 30)]:
@@ -340,6 +353,9 @@ def test_no_torch_import_at_module_import():
     (lambda: ttc_fast.weighted_maj_at_k([[0, 1]], [[np.nan, 1.0]], [[1, 0]]), ValueError, "scores must be finite"),
     (lambda: ttc_fast.weighted_maj_at_k([[0, 1]], [[1.0, 1.0]], [[1, 0]], draws=0), ValueError, "draws"),
     (lambda: ttc_fast.cluster_answers([["a", 3.5]]), TypeError, "answers\\[0\\]\\[1\\]"),
+    # huge counts are refused before any table is allocated
+    (lambda: ttc_fast.maj_at_k_counts([[10**12, 1]], [[1, 0]], None, [1]), ValueError, "at most"),
+    (lambda: ttc_fast.pass_at_k([10**12], [1], [1]), ValueError, "num_samples must be <="),
 ])
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
@@ -387,4 +403,32 @@ def test_fuzz_native(a, c, ks, tie, ab, lenient, fn):
     vals = np.asarray(out)
     assert vals.shape[-1] == len(K)
     finite = vals[~np.isnan(vals)]
+    assert ((finite >= 0) & (finite <= 1)).all()
+
+
+_cells = st.one_of(st.integers(-3, 5), st.booleans(), st.floats(allow_nan=True, allow_infinity=True), st.none(),
+                   st.text(max_size=2))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(a=st.lists(st.lists(_cells, max_size=5), max_size=3), c=st.lists(st.lists(_cells, max_size=5), max_size=3),
+       ks=st.one_of(st.none(), st.integers(-1, 6), st.lists(st.integers(-1, 6), max_size=3)),
+       fn=st.sampled_from(["pass", "maj", "bok", "wmaj", "counts"]))
+def test_fuzz_public_api(a, c, ks, fn):
+    """Arbitrary (malformed) Python input: a valid result or ValueError/TypeError, nothing else."""
+    try:
+        if fn == "pass":
+            r = ttc_fast.pass_at_k([row[0] if row else 0 for row in a], [row[0] if row else 0 for row in c], ks)
+        elif fn == "maj":
+            r = ttc_fast.maj_at_k(a, c, ks)
+        elif fn == "bok":
+            r = ttc_fast.best_of_k(a, c, ks)
+        elif fn == "wmaj":
+            r = ttc_fast.weighted_maj_at_k(a, a, c, ks, draws=3)
+        else:
+            r = ttc_fast.maj_at_k_counts(a, c, None, ks)
+    except (ValueError, TypeError):
+        return
+    assert r.mean.shape == r.ks.shape
+    finite = r.mean[~np.isnan(r.mean)]
     assert ((finite >= 0) & (finite <= 1)).all()
