@@ -24,6 +24,166 @@ def _positive_ints(text: str) -> list[int]:
 _PARSERS: list = []
 
 
+# ---- flops / breakeven (ttc_fast/flops.py) ---------------------------------------------------------
+def _floats(text: str) -> list[float]:
+    """Parses "1e12,2e12" into [1e12, 2e12] (non-negative numbers)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or any(not v >= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected non-negative numbers, got {text!r}")
+    return values
+
+
+def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
+    from_ = p.add_mutually_exclusive_group(required=required)
+    from_.add_argument("--config", help="Hugging Face config.json (file or model directory)")
+    from_.add_argument("--shape", choices=["tinyllama", "llama-3-8b", "qwen2.5-1.5b", "pythia-2.8b"],
+                       help="built-in architecture preset")
+    p.add_argument("--convention", default="kaplan",
+                   choices=["kaplan", "palm", "chinchilla", "megatron", "matmul"],
+                   help="FLOP convention (default kaplan: 6N per training token, 2N per inference token + attention)")
+    p.add_argument("--seq-len", type=int, default=None,
+                   help="training sequence length (needed by every convention but kaplan)")
+    p.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
+                   help="count K independent copies of the prompt instead of one shared prefill")
+
+
+def _load_spec(args: argparse.Namespace):
+    from ttc_fast.flops import ModelSpec
+    if args.shape:
+        return ModelSpec.preset(args.shape), args.shape
+    return ModelSpec.from_hf_config(args.config), args.config
+
+
+def _e(x: float) -> str:
+    return f"{x:.3e}"
+
+
+def _add_flops_parser(sub) -> None:
+    p = sub.add_parser("flops", help="training and inference FLOPs of a model (K samples per prompt)",
+                       description="FLOPs (multiply-add = 2) for training on --tokens tokens and for serving "
+                                   "K samples of --gen tokens after a --prompt-token prompt.")
+    _add_model_args(p, required=True)
+    p.add_argument("--tokens", type=float, default=None, help="training tokens (e.g. 3e12)")
+    p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query")
+    p.add_argument("--gen", type=int, default=None, help="generated tokens per sample")
+    p.add_argument("--k", type=_positive_ints, default=[1], help="samples per prompt, e.g. 1,2,4,8")
+    p.add_argument("--bytes-per-elem", type=int, default=2, help="KV-cache element size (2 = bf16)")
+    p.set_defaults(func=_cmd_flops)
+
+
+def _cmd_flops(args: argparse.Namespace) -> int:
+    from ttc_fast._table import format_table
+    from ttc_fast.flops import forward_flops, inference_flops, kv_cache_bytes, training_flops
+    spec, name = _load_spec(args)
+    if (args.prompt is None) != (args.gen is None):
+        raise ValueError("--prompt and --gen go together")
+    if args.tokens is None and args.prompt is None:
+        raise ValueError("give --tokens (training) and/or --prompt/--gen (inference)")
+    moe = f", active {spec.num_active_params():,}" if spec.num_experts else ""
+    print(f"model: {name} ({spec.model_type or 'custom'}): {spec.num_layers} layers, d_model {spec.d_model}, "
+          f"{spec.num_heads} heads / {spec.num_kv_heads} kv, head_dim {spec.head_dim}, d_ff {spec.d_ff}, "
+          f"vocab {spec.vocab_size}")
+    print(f"parameters: {spec.num_params():,} (non-embedding {spec.num_params(non_embedding=True):,}{moe})")
+    print(f"convention: {args.convention} (FLOPs, multiply-add = 2)")
+    if args.tokens is not None:
+        total = training_flops(spec, args.tokens, seq_len=args.seq_len, convention=args.convention)
+        rows = [["training", f"{args.tokens:.3e}", _e(total), _e(total / args.tokens) if args.tokens else "-"]]
+        if args.seq_len:
+            fwd = forward_flops(spec, args.seq_len, convention=args.convention)
+            rows.append([f"forward, one {args.seq_len}-token sequence", args.seq_len, _e(fwd),
+                         _e(fwd / args.seq_len)])
+        print()
+        print(format_table(["what", "tokens", "FLOPs", "FLOPs/token"], rows))
+    if args.prompt is not None:
+        ks = args.k
+        q = inference_flops(spec, args.prompt, args.gen, ks, shared_prefix=args.shared_prefix,
+                            convention=args.convention)
+        one = inference_flops(spec, args.prompt, args.gen, 1, shared_prefix=args.shared_prefix,
+                              convention=args.convention)
+        cached = [args.prompt + k * args.gen if args.shared_prefix else k * (args.prompt + args.gen) for k in ks]
+        kv = [kv_cache_bytes(spec, c, bytes_per_elem=args.bytes_per_elem) for c in cached]
+        rows = [[k, _e(f), _e(f / k), f"{f / one:.2f}", f"{b / 2**20:,.1f}"] for k, f, b in zip(ks, q, kv)]
+        print()
+        print(f"inference: prompt {args.prompt} tokens, {args.gen} generated tokens per sample, "
+              f"{'shared prefix (prefill once + K decodes)' if args.shared_prefix else 'no sharing (K full copies)'}")
+        print(format_table(["K", "FLOPs/query", "FLOPs/sample", "x K=1", "KV cache MiB"], rows))
+    return 0
+
+
+_PARSERS.append(_add_flops_parser)
+
+
+def _add_breakeven_parser(sub) -> None:
+    p = sub.add_parser(
+        "breakeven", help="queries before a TTC checkpoint's saved training FLOPs are used up",
+        description="Either the source paper's closed form (--r --lam --train-tokens --out-len) or ttc_fast's "
+                    "own FLOP terms (--config/--shape --full-tokens --checkpoint-tokens --k --prompt --gen).")
+    p.add_argument("--r", type=float, help="paper: fraction of full training compute at the checkpoint")
+    p.add_argument("--lam", type=float, help="paper: serving-cost multiplier of TTC (> 1)")
+    p.add_argument("--train-tokens", type=float, help="paper: full training tokens D_train")
+    p.add_argument("--out-len", type=float, help="paper: output tokens per sample L_out")
+    p.add_argument("--train-to-infer", type=float, default=6.0,
+                   help="paper: training/inference FLOPs per token (paper: 6; 6N/2N convention: 3)")
+    _add_model_args(p, required=False)
+    p.add_argument("--full-tokens", type=float, help="training tokens of the fully trained model")
+    p.add_argument("--checkpoint-tokens", type=_floats, help="training tokens at the checkpoint(s), e.g. 1e12,2e12")
+    p.add_argument("--k", type=_positive_ints, default=[2, 4, 8], help="samples per query with TTC")
+    p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query")
+    p.add_argument("--gen", type=int, default=None, help="generated tokens per sample")
+    p.add_argument("--eval-flops", type=float, default=0.0, help="FLOPs spent on evaluation samples in training")
+    p.set_defaults(func=_cmd_breakeven)
+
+
+def _cmd_breakeven(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ttc_fast._table import format_table
+    from ttc_fast.flops import break_even, paper_break_even
+    paper = [args.r, args.lam, args.train_tokens, args.out_len]
+    if any(v is not None for v in paper):
+        if any(v is None for v in paper):
+            raise ValueError("the paper's form needs all of --r, --lam, --train-tokens, --out-len")
+        labels = {6.0: "paper (6)", 3.0: "6N train / 2N infer (3)"}
+        ratios = [args.train_to_infer] + [r for r in (6.0, 3.0) if r != args.train_to_infer]
+        rows = [[labels.get(ratio, "--train-to-infer"), f"{ratio:g}",
+                 _e(paper_break_even(args.r, args.lam, args.train_tokens, args.out_len, ratio))]
+                for ratio in ratios]
+        print(f"paper closed form: N_infer = ratio*(1-r)*D_train/((lam-1)*L_out), r={args.r:g}, lam={args.lam:g}, "
+              f"D_train={args.train_tokens:.3e} tokens, L_out={args.out_len:g} tokens")
+        print(format_table(["train/infer FLOPs per token", "ratio", "break-even samples"], rows))
+        return 0
+    if not (args.config or args.shape):
+        raise ValueError("give --r/--lam/--train-tokens/--out-len (paper) or --config/--shape (ttc_fast terms)")
+    missing = [n for n, v in (("--full-tokens", args.full_tokens), ("--checkpoint-tokens", args.checkpoint_tokens),
+                              ("--prompt", args.prompt), ("--gen", args.gen)) if v is None]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    spec, name = _load_spec(args)
+    ckpt = np.asarray(args.checkpoint_tokens, dtype=np.float64)
+    ks = np.asarray(args.k, dtype=np.float64)
+    be = break_even(spec, full_tokens=args.full_tokens, checkpoint_tokens=ckpt[:, None], k=ks[None, :],
+                    prompt_len=args.prompt, gen_len=args.gen, shared_prefix=args.shared_prefix,
+                    convention=args.convention, eval_flops=args.eval_flops, seq_len=args.seq_len)
+    rows = []
+    for i, c in enumerate(ckpt):
+        for j, k in enumerate(args.k):
+            rows.append([f"{c:.3e}", k, _e(be.flops_saved[i, j]), f"{100 * be.flops_saved_fraction[i, j]:.1f}",
+                         _e(be.extra_inference_flops_per_query[i, j]), _e(be.queries[i, j]),
+                         _e(be.net_queries[i, j])])
+    print(f"model: {name}; convention: {args.convention} (FLOPs); full training {args.full_tokens:.3e} tokens = "
+          f"{be.train_flops_full:.3e} FLOPs; prompt {args.prompt}, gen {args.gen} tokens/sample, "
+          f"{'shared prefix' if args.shared_prefix else 'no sharing'}; eval FLOPs charged {args.eval_flops:.3e}")
+    print(format_table(["checkpoint tokens", "K", "FLOPs saved", "saved %", "extra FLOPs/query", "queries Q*",
+                        "net Q*"], rows))
+    return 0
+
+
+_PARSERS.append(_add_breakeven_parser)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ttc-fast",
