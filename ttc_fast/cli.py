@@ -105,7 +105,7 @@ def _cmd_flops(args: argparse.Namespace) -> int:
                               convention=args.convention)
         cached = [args.prompt + k * args.gen if args.shared_prefix else k * (args.prompt + args.gen) for k in ks]
         kv = [kv_cache_bytes(spec, c, bytes_per_elem=args.bytes_per_elem) for c in cached]
-        rows = [[k, _e(f), _e(f / k), f"{f / one:.2f}", f"{b / 2**20:,.1f}"] for k, f, b in zip(ks, q, kv)]
+        rows = [[k, _e(f), _e(f / k), f"{f / one:.2f}", f"{b / 2**20:.1f}"] for k, f, b in zip(ks, q, kv)]
         print()
         print(f"inference: prompt {args.prompt} tokens, {args.gen} generated tokens per sample, "
               f"{'shared prefix (prefill once + K decodes)' if args.shared_prefix else 'no sharing (K full copies)'}")
