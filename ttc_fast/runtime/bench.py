@@ -81,8 +81,9 @@ class Result:
     impl: str
     seconds: float          # whole generate call
     prefill_s: float
-    step_s: float           # mean time of one decode step (all samples)
+    step_s: float           # mean time of one decode step (all samples): model forward + sampling
     tokens: int             # generated tokens
+    sample_s: float = float("nan")  # of which: token sampling per step (ttc_fast only)
 
     @property
     def tokens_per_s(self) -> float:
@@ -98,8 +99,9 @@ def run_ttc_fast(model: Model, prompts, n: int, new_tokens: int, *, temperature:
     finally:
         model.eos_token_ids = eos
     t = s.timings
-    step = (t["decode"] + t["sample"]) / max(1, t["decode_steps"])
-    return Result("ttc_fast", t["total"], t["prefill"], step, int(t["tokens"]))
+    steps = max(1, t["decode_steps"])
+    return Result("ttc_fast", t["total"], t["prefill"], (t["decode"] + t["sample"]) / steps, int(t["tokens"]),
+                  sample_s=t["sample"] / steps)
 
 
 def run_hf(hf, prompts, n: int, new_tokens: int, *, temperature: float = 0.8, seed: int = 0,
