@@ -209,3 +209,12 @@ def test_cli_bench_sampling(tmp_path, capsys):
     assert float(rows["ttc_fast"][1]) > 0 and float(rows["hf"][1]) > 0  # tokens/s
     assert main(["bench-sampling", "--model", str(tmp_path), "--prompts", "0"]) == 2  # named error, exit 2
     assert "--prompts must be >= 1" in capsys.readouterr().err
+
+
+def test_sliding_window_limit(tmp_path):
+    M.build("mistral", tmp_path, seed=4, sliding_window=8)
+    model = ttc_fast.load_model(tmp_path)
+    assert model.arch.sliding_window == 8
+    ttc_fast.generate(model, [[3, 4, 5]], n=1, max_new_tokens=5)  # 3 + 5 <= 8: full attention is exact
+    with pytest.raises(ValueError, match="sliding_window=8"):
+        ttc_fast.generate(model, [[3, 4, 5]], n=1, max_new_tokens=6)

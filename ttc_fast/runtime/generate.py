@@ -118,6 +118,10 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
     if stops and model.tokenizer is None:
         raise ValueError("stop strings need a tokenizer (load_model(..., tokenizer=...))")
     ids = _tokenize(model, prompts)
+    window = model.arch.sliding_window
+    if window is not None and max(len(p) for p in ids) + max_new_tokens > window:
+        raise ValueError(f"prompt + max_new_tokens exceeds the model's sliding_window={window}; sliding-window "
+                         "attention is not implemented (full attention would differ from the checkpoint's)")
 
     P = len(ids)
     out_tokens: list[list[list[int]]] = [[[] for _ in range(n)] for _ in range(P)]
