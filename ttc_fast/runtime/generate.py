@@ -278,10 +278,14 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
     active = [True] * T
     n_active = T
 
+    greedy = sampling["temperature"] == 0.0
     logits = last_logits.repeat_interleave(n, dim=0)  # [T, V]: the n samples of a prompt share its last logits
     for step in range(max_new):
         t0 = time.perf_counter()
-        tok = sample_tokens(logits, seeds=seeds, offsets=step, **sampling)
+        if greedy:  # what sample_tokens does at temperature 0 (first index among ties), without drawing noise
+            tok = torch.argmax(logits, dim=1)
+        else:
+            tok = sample_tokens(logits, seeds=seeds, offsets=step, **sampling)
         lp = torch.log_softmax(logits, dim=-1).gather(1, tok[:, None]).squeeze(1)
         tok_h, lp_h = tok.tolist(), lp.tolist()
         timings["sample"] += time.perf_counter() - t0
