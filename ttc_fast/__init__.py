@@ -41,8 +41,8 @@ _EXPORTS: dict[str, str] = {
     "load_model": "runtime",
     "generate": "runtime",
     "Samples": "runtime",
-    "extract": "extract",
-    "grade": "extract",
+    "extract": "answers",
+    "grade": "answers",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -64,7 +64,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static checkers see the real definitions
     from ttc_fast.estimators import (EstimateResult, best_of_k, cluster_answers, maj_at_k,
                                      maj_at_k_counts, pass_at_k, weighted_maj_at_k)
-    from ttc_fast.extract import extract, grade
+    from ttc_fast.answers import extract, grade
     from ttc_fast.flops import (BreakEven, ModelSpec, break_even, forward_flops, inference_flops,
                                 kv_cache_bytes, paper_break_even, training_flops)
     from ttc_fast.runtime import Samples, generate, load_model

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from ttc_fast.extract import extract, grade, normalize_answer
+from ttc_fast.answers import extract, grade, normalize_answer
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -108,13 +108,13 @@ def test_errors():
 
 
 def test_torch_free():
-    code = "import sys, ttc_fast.extract as e; e.extract('1'); e.grade([['1']], ['1']); print('torch' in sys.modules)"
+    code = "import sys, ttc_fast.answers as e; e.extract('1'); e.grade([['1']], ['1']); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_package_level_name_after_module_import():
-    code = ("import ttc_fast; from ttc_fast.extract import grade; "
+    code = ("import ttc_fast; from ttc_fast.answers import grade; "
             "print(ttc_fast.extract('a 12 b'), ttc_fast.extract(['x 3'], 'number'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "12 ['3']"
