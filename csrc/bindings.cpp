@@ -6,12 +6,148 @@
 #include <pybind11/stl.h>
 
 #include "flops.h"
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "estimators.h"
 #include "parallel.h"
 
 namespace py = pybind11;
 
 // ---- estimators (estimators.h) -------------------------------------------------------------------
-// (bind_estimators is defined below by the estimators section)
+namespace est {
+using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using U8 = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+
+void need_ndim(const py::array& a, int nd, const char* name) {
+  if (a.ndim() != nd)
+    throw std::invalid_argument(std::string(name) + " must be " + std::to_string(nd) + "-D, got " +
+                                std::to_string(a.ndim()) + "-D");
+}
+void need_same_shape(const py::array& a, const py::array& b, const char* na, const char* nb) {
+  if (a.ndim() != b.ndim() || !std::equal(a.shape(), a.shape() + a.ndim(), b.shape()))
+    throw std::invalid_argument(std::string(nb) + " must have the shape of " + na);
+}
+ttc_fast::Tie tie_of(int t) {
+  if (t < 0 || t > 2) throw std::invalid_argument("tie must be 0 (random), 1 (strict) or 2 (optimistic)");
+  return static_cast<ttc_fast::Tie>(t);
+}
+ttc_fast::Abstain abstain_of(int a) {
+  if (a < 0 || a > 1) throw std::invalid_argument("abstain must be 0 (exclude) or 1 (vote)");
+  return static_cast<ttc_fast::Abstain>(a);
+}
+py::array_t<double> matrix(int64_t P, int64_t K) { return py::array_t<double>({P, K}); }
+
+py::tuple pass_at_k(I64 n, I64 c, I64 ks, bool lenient, bool per_problem, int threads) {
+  need_ndim(n, 1, "num_samples");
+  need_ndim(c, 1, "num_correct");
+  need_ndim(ks, 1, "ks");
+  need_same_shape(n, c, "num_samples", "num_correct");
+  const int64_t P = n.shape(0), K = ks.shape(0);
+  py::object per = py::none();
+  double* per_ptr = nullptr;
+  if (per_problem) {
+    auto arr = matrix(P, K);
+    per_ptr = arr.mutable_data();
+    per = arr;
+  }
+  ttc_fast::Summary s;
+  {
+    py::gil_scoped_release release;
+    s = ttc_fast::pass_at_k(n.data(), c.data(), P, ks.data(), K, lenient, per_ptr, threads);
+  }
+  return py::make_tuple(py::array_t<double>(K, s.mean.data()), py::array_t<double>(K, s.m2.data()),
+                        py::array_t<int64_t>(K, s.count.data()), per);
+}
+
+py::array_t<double> maj_at_k(I64 answers, U8 correct, I64 ks, int tie, int abstain, bool lenient, int threads) {
+  need_ndim(answers, 2, "answers");
+  need_ndim(ks, 1, "ks");
+  need_same_shape(answers, correct, "answers", "correct");
+  const int64_t P = answers.shape(0), N = answers.shape(1), K = ks.shape(0);
+  auto out = matrix(P, K);
+  double* o = out.mutable_data();
+  const auto t = tie_of(tie);
+  const auto a = abstain_of(abstain);
+  py::gil_scoped_release release;
+  ttc_fast::maj_at_k(answers.data(), correct.data(), P, N, ks.data(), K, t, a, lenient, o, threads);
+  return out;
+}
+
+py::array_t<double> maj_at_k_counts(I64 sizes, U8 correct, std::optional<I64> abst, I64 ks, int tie, int abstain,
+                                    bool lenient, int threads) {
+  need_ndim(sizes, 2, "cluster_sizes");
+  need_ndim(ks, 1, "ks");
+  need_same_shape(sizes, correct, "cluster_sizes", "cluster_correct");
+  const int64_t P = sizes.shape(0), M = sizes.shape(1), K = ks.shape(0);
+  if (abst) {
+    need_ndim(*abst, 1, "abstentions");
+    if (abst->shape(0) != P) throw std::invalid_argument("abstentions must have shape (num_problems,)");
+  }
+  auto out = matrix(P, K);
+  double* o = out.mutable_data();
+  const int64_t* ab = abst ? abst->data() : nullptr;
+  const auto t = tie_of(tie);
+  const auto a = abstain_of(abstain);
+  py::gil_scoped_release release;
+  ttc_fast::maj_at_k_counts(sizes.data(), correct.data(), ab, P, M, ks.data(), K, t, a, lenient, o, threads);
+  return out;
+}
+
+py::array_t<double> best_of_k(F64 scores, U8 correct, std::optional<I64> lens, I64 ks, bool lenient, int threads) {
+  need_ndim(scores, 2, "scores");
+  need_ndim(ks, 1, "ks");
+  need_same_shape(scores, correct, "scores", "correct");
+  const int64_t P = scores.shape(0), N = scores.shape(1), K = ks.shape(0);
+  if (lens) {
+    need_ndim(*lens, 1, "lengths");
+    if (lens->shape(0) != P) throw std::invalid_argument("lengths must have shape (num_problems,)");
+  }
+  auto out = matrix(P, K);
+  double* o = out.mutable_data();
+  const int64_t* ln = lens ? lens->data() : nullptr;
+  py::gil_scoped_release release;
+  ttc_fast::best_of_k(scores.data(), correct.data(), ln, P, N, ks.data(), K, lenient, o, threads);
+  return out;
+}
+
+py::tuple weighted_maj_at_k(I64 answers, F64 scores, U8 correct, I64 ks, int64_t draws, uint64_t seed,
+                            bool lenient, int threads) {
+  need_ndim(answers, 2, "answers");
+  need_ndim(ks, 1, "ks");
+  need_same_shape(answers, scores, "answers", "scores");
+  need_same_shape(answers, correct, "answers", "correct");
+  const int64_t P = answers.shape(0), N = answers.shape(1), K = ks.shape(0);
+  auto out = matrix(P, K), var = matrix(P, K);
+  double* o = out.mutable_data();
+  double* v = var.mutable_data();
+  {
+    py::gil_scoped_release release;
+    ttc_fast::weighted_maj_at_k(answers.data(), scores.data(), correct.data(), P, N, ks.data(), K, draws, seed,
+                                lenient, o, v, threads);
+  }
+  return py::make_tuple(out, var);
+}
+}  // namespace est
+
+void bind_estimators(py::module_& m) {
+  using namespace py::literals;
+  m.def("pass_at_k", &est::pass_at_k, "num_samples"_a, "num_correct"_a, "ks"_a, "lenient"_a = false,
+        "per_problem"_a = false, "num_threads"_a = 0,
+        "pass@k for every k in ks -> (mean (K,), m2 (K,), count (K,), per_problem (P, K) or None).");
+  m.def("maj_at_k", &est::maj_at_k, "answers"_a, "correct"_a, "ks"_a, "tie"_a = 0, "abstain"_a = 0,
+        "lenient"_a = false, "num_threads"_a = 0, "Exact maj@k per problem -> (P, K).");
+  m.def("maj_at_k_counts", &est::maj_at_k_counts, "cluster_sizes"_a, "cluster_correct"_a, "abstentions"_a, "ks"_a,
+        "tie"_a = 0, "abstain"_a = 0, "lenient"_a = false, "num_threads"_a = 0,
+        "Exact maj@k per problem from cluster counts -> (P, K).");
+  m.def("best_of_k", &est::best_of_k, "scores"_a, "correct"_a, "lengths"_a, "ks"_a, "lenient"_a = false,
+        "num_threads"_a = 0, "Exact best-of-k per problem (random tie-break) -> (P, K).");
+  m.def("weighted_maj_at_k", &est::weighted_maj_at_k, "answers"_a, "scores"_a, "correct"_a, "ks"_a,
+        "draws"_a = 1000, "seed"_a = 0, "lenient"_a = false, "num_threads"_a = 0,
+        "Reward-weighted majority by Monte Carlo -> (values (P, K), mc_variance (P, K)).");
+}
 
 // ---- FLOP accounting (flops.h) -------------------------------------------------------------------
 // (bind_flops is defined below by the FLOP section)
@@ -145,6 +281,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("num_threads", [] { return ttc_fast::resolve_threads(0); },
         "Worker threads the C++ loops use by default.");
   // ---- estimators registrations ----
+  bind_estimators(m);
 
   // ---- FLOP registrations ----
   flops_binding::bind_flops(m);
