@@ -6,6 +6,7 @@ probabilities to fp16 before the PV matmul, as flash-attention does). bf16 is no
 numpy dot, so bf16 runs only in the `gpu` test.
 """
 import math
+import os
 
 import pytest
 import torch
@@ -14,6 +15,15 @@ import torch.nn.functional as F
 from ttc_fast.ops import append_suffix_kv, shared_prefix_attention, shared_prefix_attention_ref
 
 BACKENDS = ["torch", pytest.param("triton", marks=pytest.mark.interpreter)]
+
+
+# The Triton backend runs on CUDA when a GPU is present, else on CPU tensors in the interpreter (conftest).
+_INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+KERNEL_DEVICE = "cuda" if torch.cuda.is_available() and not _INTERPRET else "cpu"
+
+
+def dev(backend):
+    return KERNEL_DEVICE if backend == "triton" else "cpu"
 
 
 def make_case(ns, Ls, Hkv, G, D, S, *, lens=None, dtype=torch.float32, device="cpu", seed=0):
@@ -65,21 +75,23 @@ CASES = [
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"n{c[0]}-L{c[1]}-hkv{c[2]}-g{c[3]}-d{c[4]}")
 def test_matches_sdpa_fp32(case, backend):
-    args = make_case(*case)
+    args = make_case(*case, device=dev(backend))
     out, lse = shared_prefix_attention(*args, return_lse=True, backend=backend)
-    ref_o, ref_lse = sdpa_oracle(*args)
+    out, lse = out.cpu(), lse.cpu()
+    ref_o, ref_lse = sdpa_oracle(*[a.cpu() for a in args])
     torch.testing.assert_close(out, ref_o, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(lse, ref_lse, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.interpreter
-@pytest.mark.parametrize("splits", [2, 3])
-def test_split_k_matches_ref(splits):
-    # flash-decoding split of the prefix: chunks rounded to the tile, last split empty for short prompts
+@pytest.mark.parametrize("splits,ssplits", [(2, 1), (3, 2), (1, 3)])
+def test_split_k_matches_ref(splits, ssplits):
+    # flash-decoding split of prefix and suffix: chunks rounded to the tile, trailing splits empty for short ones
     from ttc_fast.ops._attention_triton import attention_triton
-    args = make_case([3, 2], [41, 9], 2, 2, 64, 3, seed=1)
-    out, lse = attention_triton(*args, None, True, None, num_splits=splits)
-    ref_o, ref_lse = shared_prefix_attention_ref(*args, return_lse=True)
+    args = make_case([3, 2], [41, 9], 2, 2, 64, 37, seed=1, device=KERNEL_DEVICE)
+    out, lse = attention_triton(*args, None, True, None, num_splits=splits, num_suffix_splits=ssplits)
+    out, lse = out.cpu(), lse.cpu()
+    ref_o, ref_lse = shared_prefix_attention_ref(*[a.cpu() for a in args], return_lse=True)
     torch.testing.assert_close(out, ref_o, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(lse, ref_lse, atol=1e-5, rtol=1e-5)
 
@@ -87,8 +99,9 @@ def test_split_k_matches_ref(splits):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_empty_suffix_and_no_keys_give_no_nan(backend):
     # suffix_lens all 0 (first decode step) and a prompt with an empty prefix: o = 0, lse = -inf, no NaN
-    args = make_case([2, 2], [6, 0], 1, 2, 64, 3, lens=[0, 0, 0, 0])
+    args = make_case([2, 2], [6, 0], 1, 2, 64, 3, lens=[0, 0, 0, 0], device=dev(backend))
     out, lse = shared_prefix_attention(*args, return_lse=True, backend=backend)
+    out, lse, args = out.cpu(), lse.cpu(), [a.cpu() for a in args]
     assert not torch.isnan(out).any() and not torch.isnan(lse).any()
     assert torch.equal(out[2:], torch.zeros_like(out[2:])) and torch.isneginf(lse[2:]).all()
     ref_o, ref_lse = sdpa_oracle(*args)
@@ -98,37 +111,41 @@ def test_empty_suffix_and_no_keys_give_no_nan(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fp16_and_out_buffer_and_scale(backend):
-    args = make_case([3, 2], [19, 8], 2, 2, 64, 4, dtype=torch.float16, seed=2)
+    args = make_case([3, 2], [19, 8], 2, 2, 64, 4, dtype=torch.float16, seed=2, device=dev(backend))
     out = torch.empty_like(args[0])
     res = shared_prefix_attention(*args, sm_scale=0.2, out=out, backend=backend)
     assert res is out and out.dtype == torch.float16
-    ref_o, _ = sdpa_oracle(*args, scale=0.2)
-    torch.testing.assert_close(out.float(), ref_o, atol=5e-3, rtol=5e-3)
+    ref_o, _ = sdpa_oracle(*[a.cpu() for a in args], scale=0.2)
+    torch.testing.assert_close(out.float().cpu(), ref_o, atol=5e-3, rtol=5e-3)
 
 
 def test_ref_equals_kernel_random_ragged():
     # seeded random ragged batch, both paths against each other (the interpreter is exact to ~1e-6)
     pytest.importorskip("triton")
-    args = make_case([1, 4, 2], [23, 31, 1], 2, 4, 64, 6, seed=3)
-    a = shared_prefix_attention(*args, backend="triton")
-    b = shared_prefix_attention_ref(*args)
+    args = make_case([1, 4, 2], [23, 31, 1], 2, 4, 64, 6, seed=3, device=KERNEL_DEVICE)
+    a = shared_prefix_attention(*args, backend="triton").cpu()
+    b = shared_prefix_attention_ref(*[x.cpu() for x in args])
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_append_suffix_kv_then_attend():
-    args = list(make_case([2, 1], [5, 3], 1, 2, 64, 4, lens=[0, 2, 3]))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_append_suffix_kv_then_attend(backend):
+    args = list(make_case([2, 1], [5, 3], 1, 2, 64, 4, lens=[0, 2, 3], device=dev(backend)))
     ks, vs, sl = args[5], args[6], args[7]
-    k_new, v_new = torch.randn(3, 1, 64), torch.randn(3, 1, 64)
+    k_new, v_new = torch.randn(3, 1, 64).to(ks.device), torch.randn(3, 1, 64).to(ks.device)
     before = ks.clone()
-    append_suffix_kv(ks, vs, sl, k_new, v_new)
+    append_suffix_kv(ks, vs, sl, k_new, v_new, backend=backend)
     for t, pos in enumerate(sl.tolist()):
         assert torch.equal(ks[t, pos], k_new[t]) and torch.equal(vs[t, pos], v_new[t])
         keep = [s for s in range(4) if s != pos]
         assert torch.equal(ks[t, keep], before[t, keep])
     sl += 1
-    torch.testing.assert_close(shared_prefix_attention_ref(*args), sdpa_oracle(*args)[0], atol=1e-5, rtol=1e-5)
+    cpu_args = [a.cpu() for a in args]
+    torch.testing.assert_close(shared_prefix_attention_ref(*cpu_args), sdpa_oracle(*cpu_args)[0], atol=1e-5,
+                               rtol=1e-5)
     with pytest.raises(ValueError, match="suffix_lens"):
-        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32), k_new, v_new)
+        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32, device=ks.device), k_new, v_new,
+                         backend=backend)
 
 
 def test_bad_inputs_raise_before_launch():

@@ -442,3 +442,29 @@ def test_cpp_equals_python_reference(convention):
             spec, full_tokens=1e9, checkpoint_tokens=np.array([0, 4e8])[:, None, None, None], k=ks, prompt_len=P,
             gen_len=T, shared_prefix=shared, convention=convention, eval_flops=1e12, seq_len=seq)
         np.testing.assert_allclose(be.net_queries, ref_q, rtol=1e-12)
+
+
+def test_edge_shapes():
+    spec = ModelSpec.preset("tinyllama")
+    # empty grids: no work, right shape
+    assert ttc_fast.inference_flops(spec, [], 10).shape == (0,)
+    assert ttc_fast.training_flops(spec, np.zeros((0, 3))).shape == (0, 3)
+    assert ttc_fast.break_even(spec, full_tokens=1e9, checkpoint_tokens=[], k=2, prompt_len=1,
+                               gen_len=1).queries.shape == (0,)
+    # one grid axis of length 1 and 0-d numpy scalars mixed with lists
+    grid = ttc_fast.inference_flops(spec, np.int64(5), [3, 4], [[1], [2]])
+    assert grid.shape == (2, 2) and grid[1, 0] == ttc_fast.inference_flops(spec, 5, 3, 2)
+    # zero tokens: nothing trained, nothing generated
+    assert ttc_fast.training_flops(spec, 0) == 0.0
+    assert ttc_fast.inference_flops(spec, 0, 0, 8) == 0.0
+
+
+def test_native_grid_validates_its_inputs():
+    """The C++ layer throws std::invalid_argument (ValueError) itself when called directly."""
+    spec = ModelSpec.preset("tinyllama")
+    arrays = np.broadcast_arrays(*(np.array([v]) for v in (-1.0, 2.0, 1.0, 1.0, 0.0)))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        ttc_fast._C.break_even_grid(spec._shape(), "kaplan", 1e9, 0.0, True, *arrays)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        ttc_fast._C.inference_flops_grid(spec._shape(), "kaplan", np.array([1.0]), np.array([1.0]),
+                                         np.array([0.0]), True)

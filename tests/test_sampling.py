@@ -4,6 +4,8 @@ Chi-square level: goodness of fit of 20,000 seeded draws (reference path) must n
 The kernel is then shown to produce the SAME token as the reference for the same (seed, offset), so the statistics
 carry over; Philox is checked bit for bit against triton.language.rand in the interpreter.
 """
+import os
+
 import pytest
 import torch
 
@@ -11,6 +13,15 @@ from ttc_fast.ops import philox_uniform, sample_tokens, sample_tokens_ref
 from ttc_fast.ops.sampling import _prepare, _sample_torch
 
 BACKENDS = ["torch", pytest.param("triton", marks=pytest.mark.interpreter)]
+
+
+# The Triton backend runs on CUDA when a GPU is present, else on CPU tensors in the interpreter (conftest).
+_INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+KERNEL_DEVICE = "cuda" if torch.cuda.is_available() and not _INTERPRET else "cpu"
+
+
+def dev(backend):
+    return KERNEL_DEVICE if backend == "triton" else "cpu"
 
 
 @pytest.mark.interpreter
@@ -37,9 +48,11 @@ def test_one_hot_logits_exact(backend):
     logits = torch.full((6, V), float("-inf"))
     hot = torch.tensor([0, 5, 36, 17, 17, 2])
     logits[torch.arange(6), hot] = 3.0
+    d = dev(backend)
     for kw in [dict(), dict(top_k=3), dict(top_p=0.5), dict(min_p=0.2)]:
-        tok = sample_tokens(logits, temperature=0.7, seeds=torch.arange(6), offsets=4, backend=backend, **kw)
-        assert torch.equal(tok, hot)
+        tok = sample_tokens(logits.to(d), temperature=0.7, seeds=torch.arange(6, device=d), offsets=4,
+                            backend=backend, **kw)
+        assert torch.equal(tok.cpu(), hot)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -47,12 +60,13 @@ def test_greedy(backend):
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(5, 40, generator=g)
     logits[3, [4, 9]] = 50.0  # exact tie: smallest index wins
-    tok = sample_tokens(logits, temperature=0.0, top_p=0.3, seeds=torch.arange(5), backend=backend)
+    d = dev(backend)
+    tok = sample_tokens(logits.to(d), temperature=0.0, top_p=0.3, seeds=torch.arange(5, device=d), backend=backend)
     expect = logits.argmax(1)
-    assert expect[3] == 4 and torch.equal(tok, expect)
+    assert expect[3] == 4 and torch.equal(tok.cpu(), expect)
     # per-row temperature: rows with 0 are greedy, others sample
-    temp = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0])
-    tok = sample_tokens(logits, temperature=temp, seeds=torch.arange(5), backend=backend)
+    temp = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0], device=d)
+    tok = sample_tokens(logits.to(d), temperature=temp, seeds=torch.arange(5, device=d), backend=backend).cpu()
     assert torch.equal(tok[[0, 2, 4]], expect[[0, 2, 4]])
 
 
@@ -109,8 +123,9 @@ def test_support_sets_vs_sort_based(kw):
     _, thr_ref = _sample_torch(logits, *args, return_threshold=True)
     z = logits / 0.8
     assert torch.equal(z >= thr_ref[:, None], expect)
-    _, thr_kernel = sample_triton(logits, *args, return_threshold=True, block_v=64)
-    assert torch.equal(thr_kernel, thr_ref)
+    _, thr_kernel = sample_triton(logits.to(KERNEL_DEVICE), *[a.to(KERNEL_DEVICE) for a in args],
+                                  return_threshold=True, block_v=64)
+    assert torch.equal(thr_kernel.cpu(), thr_ref)
     # drawn tokens always inside the support
     tok = sample_tokens_ref(logits.repeat(50, 1), temperature=0.8, seeds=torch.arange(200), **kw)
     assert expect.repeat(50, 1)[torch.arange(200), tok].all()
@@ -123,12 +138,13 @@ def test_kernel_equals_reference_same_seed(kw):
     logits = torch.randn(12, 70, generator=g) * 3
     seeds = torch.randint(-2**62, 2**62, (12,), generator=g)
     offsets = torch.arange(12) * 1000
-    a = sample_tokens(logits, temperature=1.1, seeds=seeds, offsets=offsets, backend="triton", **kw)
+    d = KERNEL_DEVICE
+    a = sample_tokens(logits.to(d), temperature=1.1, seeds=seeds.to(d), offsets=offsets.to(d), backend="triton", **kw)
     b = sample_tokens_ref(logits, temperature=1.1, seeds=seeds, offsets=offsets, **kw)
-    assert torch.equal(a, b)
+    assert torch.equal(a.cpu(), b)
     # fp16 logits are upcast identically on both paths
-    a16 = sample_tokens(logits.half(), temperature=1.1, seeds=seeds, offsets=3, backend="triton", **kw)
-    assert torch.equal(a16, sample_tokens_ref(logits.half(), temperature=1.1, seeds=seeds, offsets=3, **kw))
+    a16 = sample_tokens(logits.half().to(d), temperature=1.1, seeds=seeds.to(d), offsets=3, backend="triton", **kw)
+    assert torch.equal(a16.cpu(), sample_tokens_ref(logits.half(), temperature=1.1, seeds=seeds, offsets=3, **kw))
 
 
 def test_seed_and_offset_reproducible():

@@ -1,4 +1,5 @@
 """vote: against a collections.Counter brute force; identical on every backend; ties, abstentions, padding."""
+import os
 from collections import Counter
 
 import pytest
@@ -7,6 +8,15 @@ import torch
 from ttc_fast.ops import vote, vote_ref
 
 BACKENDS = ["torch", pytest.param("triton", marks=pytest.mark.interpreter)]
+
+
+# The Triton backend runs on CUDA when a GPU is present, else on CPU tensors in the interpreter (conftest).
+_INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+KERNEL_DEVICE = "cuda" if torch.cuda.is_available() and not _INTERPRET else "cpu"
+
+
+def dev(backend):
+    return KERNEL_DEVICE if backend == "triton" else "cpu"
 
 
 def brute(row):
@@ -33,7 +43,7 @@ def test_vs_counter(shape, backend):
     g = torch.Generator().manual_seed(shape[0] * 100 + shape[1])
     a = torch.randint(-2, 5, shape, generator=g)  # small id range -> many ties
     a[0] = torch.randint(0, 10**12, (shape[1],), generator=g)  # large ids
-    check(vote(a, backend=backend), a)
+    check(vote(a.to(dev(backend)), backend=backend), a)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -45,7 +55,7 @@ def test_edge_rows(backend):
         [5, -2, 5, -2, -1, 3],     # padding ignored
         [0, 0, 0, 0, 0, 0],        # one cluster: runner-up 0
     ])
-    r = vote(a, backend=backend)
+    r = vote(a.to(dev(backend)), backend=backend)
     assert r.winner.tolist() == [1, -1, -1, 5, 0]
     assert r.winner_count.tolist() == [2, 0, 0, 2, 6]
     assert r.runner_up_count.tolist() == [2, 0, 0, 1, 0]
@@ -57,12 +67,14 @@ def test_edge_rows(backend):
 def test_deterministic_and_identical_across_backends():
     g = torch.Generator().manual_seed(5)
     a = torch.randint(-2, 4, (16, 24), generator=g)
-    r1, r2, r3 = vote(a, backend="triton"), vote(a, backend="triton"), vote_ref(a)
+    ak = a.to(KERNEL_DEVICE)
+    r1, r2, r3 = vote(ak, backend="triton"), vote(ak, backend="triton"), vote_ref(a)
     perm = torch.randperm(24, generator=g)
     r4 = vote_ref(a[:, perm])  # order of samples does not matter
     for f in r1.__dataclass_fields__:
-        x = getattr(r1, f)
-        assert torch.equal(x, getattr(r2, f)) and torch.equal(x, getattr(r3, f)) and torch.equal(x, getattr(r4, f))
+        x = getattr(r1, f).cpu()
+        assert torch.equal(x, getattr(r2, f).cpu())
+        assert torch.equal(x, getattr(r3, f)) and torch.equal(x, getattr(r4, f))
 
 
 def test_bad_inputs():

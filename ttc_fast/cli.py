@@ -105,7 +105,7 @@ def _cmd_flops(args: argparse.Namespace) -> int:
                               convention=args.convention)
         cached = [args.prompt + k * args.gen if args.shared_prefix else k * (args.prompt + args.gen) for k in ks]
         kv = [kv_cache_bytes(spec, c, bytes_per_elem=args.bytes_per_elem) for c in cached]
-        rows = [[k, _e(f), _e(f / k), f"{f / one:.2f}", f"{b / 2**20:,.1f}"] for k, f, b in zip(ks, q, kv)]
+        rows = [[k, _e(f), _e(f / k), f"{f / one:.2f}", f"{b / 2**20:.1f}"] for k, f, b in zip(ks, q, kv)]
         print()
         print(f"inference: prompt {args.prompt} tokens, {args.gen} generated tokens per sample, "
               f"{'shared prefix (prefill once + K decodes)' if args.shared_prefix else 'no sharing (K full copies)'}")
@@ -303,6 +303,88 @@ def _cmd_estimate(args) -> int:
 
 
 _PARSERS.append(_add_estimate_parser)
+
+
+def _add_bench_sampling_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench-sampling",
+        help="tokens/s of ttc_fast.generate (n samples per prompt) vs the physical limit, and the HF baseline",
+        description="Random prompts, n samples each, exactly --new-tokens tokens per sample (EOS off). Prints "
+                    "tokens/s, the time of one decode step, the physical limit of a step on this device "
+                    "((weight bytes + KV bytes read, each prompt's KV once) / measured copy bandwidth) and the "
+                    "fraction of it reached; with --baseline hf the same for transformers generate("
+                    "num_return_sequences=n, do_sample=True) on the same weights, in the same run.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="checkpoint directory (config.json + safetensors)")
+    src.add_argument("--shape", help="random weights of a named shape: tiny (~20M Llama), tinyllama, "
+                                     "llama-3-8b, qwen2.5-1.5b, pythia-2.8b")
+    p.add_argument("--prompts", type=int, default=64)
+    p.add_argument("--n", type=int, default=64, help="samples per prompt")
+    p.add_argument("--prompt-len", type=int, default=1000)
+    p.add_argument("--new-tokens", type=int, default=256)
+    p.add_argument("--baseline", choices=["none", "hf"], default="none")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--dtype", default=None, help="float32 / bfloat16 / float16 (default: bf16 on cuda, fp32 on cpu)")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--batch-tokens", type=int, default=None, help="KV budget in tokens per batch of prompts")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_bench_sampling)
+
+
+def _cmd_bench_sampling(args: argparse.Namespace) -> int:
+    import torch
+
+    from ttc_fast._table import format_table
+    from ttc_fast.runtime import bench, load_model
+    for name in ("prompts", "n", "prompt_len", "new_tokens"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but torch sees no CUDA device")
+    dtype = args.dtype or ("bfloat16" if device == "cuda" else "float32")
+    tdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(dtype)
+    if tdtype is None:
+        raise ValueError(f"--dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    hf = None
+    if args.model:
+        if args.baseline == "hf":
+            import transformers
+            hf = transformers.AutoModelForCausalLM.from_pretrained(args.model, dtype=tdtype).to(device).eval()
+            model = load_model(hf)  # same tensors for both implementations
+        else:
+            model = load_model(args.model, dtype=tdtype, device=device)
+    else:
+        hf = bench.hf_model_from_config(bench.shape_config(args.shape), dtype=tdtype, device=device,
+                                        seed=args.seed)
+        model = load_model(hf)
+    prompts = bench.random_prompts(args.prompts, args.prompt_len, model.arch.vocab_size, args.seed)
+    bw = bench.measure_bandwidth(model.device)
+    ideal, naive = bench.step_bytes(model, args.prompts, args.n, args.prompt_len, args.new_tokens)
+    limit = ideal / bw
+    results = [bench.run_ttc_fast(model, prompts, args.n, args.new_tokens, temperature=args.temperature,
+                                  seed=args.seed, batch_tokens=args.batch_tokens)]
+    if args.baseline == "hf":
+        results.append(bench.run_hf(hf, prompts, args.n, args.new_tokens, temperature=args.temperature,
+                                    seed=args.seed))
+    print(f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on {device}  "
+          f"({torch.get_num_threads()} threads)" if device == "cpu" else
+          f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on "
+          f"{torch.cuda.get_device_name()}")
+    print(f"workload: {args.prompts} prompts x n={args.n}, prompt {args.prompt_len} tokens, "
+          f"{args.new_tokens} new tokens")
+    print(f"bandwidth {bw / 1e9:.1f} GB/s (copy); bytes per decode step: {ideal / 1e6:.1f} MB shared-prefix "
+          f"ideal, {naive / 1e6:.1f} MB with a KV copy per sample; limit per step {limit * 1e3:.3f} ms")
+    base = results[0].tokens_per_s
+    rows = [[r.impl, f"{r.tokens_per_s:.1f}", f"{r.seconds:.2f}", f"{r.prefill_s:.3f}", f"{r.step_s * 1e3:.2f}",
+             "-" if r.sample_s != r.sample_s else f"{r.sample_s * 1e3:.2f}",
+             f"{limit * 1e3:.3f}", f"{limit / r.step_s:.3f}", f"{r.tokens_per_s / base:.2f}"] for r in results]
+    print(format_table(["impl", "tokens/s", "total s", "prefill s", "step ms", "sampling ms", "limit ms",
+                        "of limit", "vs ttc_fast"], rows))
+    return 0
+
+
+_PARSERS.append(_add_bench_sampling_parser)
 
 
 def main(argv: list[str] | None = None) -> int:

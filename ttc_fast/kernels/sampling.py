@@ -1,7 +1,8 @@
 """Triton fused sampling kernel: one program per row, a few passes over the vocabulary, no sort.
 
-Thresholds are found by bisection on the order-preserving int32 image of float32 (``key``), so they are exact
-vocabulary values (the same the sort-based reference finds). Random numbers: ``tl.rand(seed, offset * V + i)``.
+Thresholds are found by a FANOUT-ary search (16 candidate thresholds per vocabulary pass, so at most 8 passes
+for the 2^32 keys) on the order-preserving int32 image of float32 (``key``); they are therefore exact vocabulary
+values, the same the sort-based reference finds. Random numbers: ``tl.rand(seed, offset * V + i)``.
 """
 import triton
 import triton.language as tl
@@ -37,6 +38,38 @@ def _mass_at_least(base, V, t, m, kmin, BLOCK_V: tl.constexpr):
 
 
 @triton.jit
+def _largest_key_at_least(base, V, t, m, lo, hi, need, USE_MASS: tl.constexpr, BLOCK_V: tl.constexpr,
+                          FANOUT: tl.constexpr):
+    """Largest key K in [lo, hi] with count(key(z) >= K) >= need (USE_MASS: sum exp(z - m) >= need).
+
+    The predicate must hold at lo and is monotone, so each pass tests FANOUT evenly spaced candidates at once and
+    keeps the sub-range between the last true and the first false one.
+    """
+    jj = tl.arange(0, FANOUT).to(tl.int64)
+    offs = tl.arange(0, BLOCK_V)
+    while lo < hi:
+        cand = lo + ((hi - lo + 1) * jj) // FANOUT  # [FANOUT], cand[0] == lo, non-decreasing
+        acc = tl.zeros([FANOUT], dtype=tl.float32)
+        for v0 in range(0, V, BLOCK_V):
+            mask = v0 + offs < V
+            x = tl.load(base + v0 + offs, mask=mask, other=float("-inf")).to(tl.float32)
+            z = tl.math.div_rn(x, t) + 0.0
+            ge = (_key(z)[None, :] >= cand[:, None]) & mask[None, :]  # [FANOUT, BLOCK_V]
+            if USE_MASS:
+                w = tl.exp(z - m)
+            else:
+                w = tl.full([BLOCK_V], 1.0, tl.float32)
+            acc += tl.sum(tl.where(ge, w[None, :], 0.0), axis=1)
+        ok = acc >= need
+        j = tl.maximum(tl.sum(ok.to(tl.int32), axis=0) - 1, 0)  # last candidate that passes
+        new_lo = tl.sum(tl.where(jj == j, cand, 0), axis=0)
+        new_hi = tl.where(j + 1 < FANOUT, tl.sum(tl.where(jj == j + 1, cand, 0), axis=0) - 1, hi)
+        lo = new_lo
+        hi = new_hi
+    return lo
+
+
+@triton.jit
 def _sample_tokens_kernel(
     # pointers
     logits_ptr, temp_ptr, topk_ptr, topp_ptr, logminp_ptr, seed_ptr, offset_ptr, out_ptr, thr_ptr,
@@ -45,7 +78,7 @@ def _sample_tokens_kernel(
     # strides
     stride_l,
     # meta
-    BLOCK_V: tl.constexpr,
+    BLOCK_V: tl.constexpr, SEARCH_BLOCK_V: tl.constexpr, FANOUT: tl.constexpr,
 ):
     row = tl.program_id(0).to(tl.int64)
     base = logits_ptr + row * stride_l
@@ -81,31 +114,15 @@ def _sample_tokens_kernel(
         m = tl.max(mx, axis=0)
         lo = _key(tl.min(mn, axis=0))
         hi = _key(m)
-        # top-k: largest key with count(key >= it) >= k (bisection, <= 32 passes)
+        # top-k: largest key with count(key >= it) >= k (<= 8 passes with FANOUT 16)
         if k < V:
-            while lo < hi:
-                mid = lo + (hi - lo + 1) // 2
-                c, _s = _mass_at_least(base, V, t, m, mid, BLOCK_V)
-                if c >= k:
-                    lo = mid
-                else:
-                    hi = mid - 1
+            lo = _largest_key_at_least(base, V, t, m, lo, hi, k.to(tl.float32), False, SEARCH_BLOCK_V, FANOUT)
         kk = lo
         # top-p on the top-k-restricted distribution: largest key with mass(key >= it) >= p * mass(top-k)
         kp = kk
         if p < 1.0:
             _c, tot = _mass_at_least(base, V, t, m, kk, BLOCK_V)
-            target = p * tot
-            lo = kk
-            hi = _key(m)
-            while lo < hi:
-                mid = lo + (hi - lo + 1) // 2
-                _c2, s = _mass_at_least(base, V, t, m, mid, BLOCK_V)
-                if s >= target:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            kp = lo
+            kp = _largest_key_at_least(base, V, t, m, kk, _key(m), p * tot, True, SEARCH_BLOCK_V, FANOUT)
         kmin = _key(m + lmp)
         kthr = tl.maximum(tl.maximum(kk, kp), kmin)
         tl.store(thr_ptr + row, _unkey(kthr))

@@ -11,7 +11,8 @@ import math
 import torch
 import triton
 
-from ttc_fast.kernels.attention import LOG2E, _merge_partials_kernel, _shared_prefix_partial_kernel
+from ttc_fast.kernels.attention import (LOG2E, _append_suffix_kv_kernel, _merge_partials_kernel,
+                                       _shared_prefix_partial_kernel)
 
 
 def _config(q: torch.Tensor, G: int):
@@ -20,15 +21,27 @@ def _config(q: torch.Tensor, G: int):
     return dict(BLOCK_M=max(16, triton.next_power_of_2(G)), BLOCK_N=16, num_warps=1, num_stages=1)
 
 
-def _num_splits(q, max_tiles, Hkv, total_prefix, P, block_n):
+def _num_splits(q, max_tiles, T, Hkv, Hq, D, total_prefix, P, S_max, block_n):
+    """(prefix splits, suffix splits): enough CTAs for ~2 waves, balanced per-CTA key counts, and the fp32 partial
+    traffic (each split writes and the merge reads T*Hq*D*4 bytes) kept below ~25% of the unique KV bytes."""
     if not q.is_cuda:
-        return 1
+        return 1, 1
     sms = torch.cuda.get_device_properties(q.device).multi_processor_count
-    work = max(1, max_tiles * Hkv)
+    esize = q.element_size()
+    kv_bytes = (total_prefix + T * S_max) * 2 * Hkv * D * esize
+    part_bytes = 2 * T * Hq * D * 4
+    budget = max(1, int(0.25 * kv_bytes // part_bytes))  # total partial slots affordable (>= 2 always used)
+    ssplits = max(1, min(-(-2 * sms // max(1, T * Hkv)), -(-S_max // (4 * block_n)), 16))
+    keys_per_suffix_cta = max(block_n, S_max // ssplits)
     avg_prefix = total_prefix / max(P, 1)
-    by_occupancy = -(-2 * sms // work)
-    by_length = max(1, int(avg_prefix // (4 * block_n)))
-    return int(max(1, min(by_occupancy, by_length, 32)))
+    free_ctas = max(0, 2 * sms - T * Hkv * ssplits)
+    splits = max(1, min(-(-free_ctas // max(1, max_tiles * Hkv)), int(avg_prefix // keys_per_suffix_cta) or 1, 16))
+    while splits + ssplits > max(2, budget) and (splits > 1 or ssplits > 1):
+        if splits >= ssplits:
+            splits -= 1
+        else:
+            ssplits -= 1
+    return int(splits), int(ssplits)
 
 
 def tile_map(qo_indptr: torch.Tensor, block_t: int, max_tiles: int):
@@ -47,7 +60,7 @@ def tile_map(qo_indptr: torch.Tensor, block_t: int, max_tiles: int):
 
 
 def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens,
-                     sm_scale, return_lse, out, *, num_splits=None, config=None):
+                     sm_scale, return_lse, out, *, num_splits=None, num_suffix_splits=None, config=None):
     T, Hq, D = q.shape  # q [T, Hq, D]; k_prefix [L, Hkv, D]; k_suffix [T, S, Hkv, D]
     Hkv = k_prefix.shape[1]
     G = Hq // Hkv
@@ -64,16 +77,19 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         raise ValueError(f"BLOCK_M={block_m} must be >= the GQA group size {G}")
     block_t = block_m // G
     max_tiles = -(-T // block_t) + P
-    splits = num_splits or _num_splits(q, max_tiles, Hkv, k_prefix.shape[0], P, block_n)
+    S_max = k_suffix.shape[1]
+    splits, ssplits = _num_splits(q, max_tiles, T, Hkv, Hq, D, k_prefix.shape[0], P, S_max, block_n)
+    splits, ssplits = num_splits or splits, num_suffix_splits or ssplits
     tile_prompt, tile_start = tile_map(qo_indptr, block_t, max_tiles)
     # every feature dimension must be contiguous for the pointer arithmetic below
     q, k_prefix, v_prefix = (x if x.stride(-1) == 1 else x.contiguous() for x in (q, k_prefix, v_prefix))
     k_suffix, v_suffix = (x if x.stride(-1) == 1 else x.contiguous() for x in (k_suffix, v_suffix))
-    o_part = torch.empty((splits + 1, T, Hq, D), dtype=torch.float32, device=dev)
-    lse_part = torch.empty((splits + 1, T, Hq), dtype=torch.float32, device=dev)
+    parts = splits + ssplits
+    o_part = torch.empty((parts, T, Hq, D), dtype=torch.float32, device=dev)  # fp32 partial outputs
+    lse_part = torch.empty((parts, T, Hq), dtype=torch.float32, device=dev)
     scale = (1.0 / math.sqrt(D) if sm_scale is None else float(sm_scale)) * LOG2E
     block_d = triton.next_power_of_2(D)
-    grid = (max_tiles * Hkv * splits + T * Hkv,)
+    grid = (max_tiles * Hkv * splits + T * Hkv * ssplits,)
     _shared_prefix_partial_kernel[grid](
         q, k_prefix, v_prefix, k_suffix, v_suffix, prefix_indptr.to(torch.int32), qo_indptr.to(torch.int32),
         suffix_lens.to(torch.int32), tile_prompt, tile_start, o_part, lse_part,
@@ -82,7 +98,8 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         k_suffix.stride(0), k_suffix.stride(1), k_suffix.stride(2),
         v_suffix.stride(0), v_suffix.stride(1), v_suffix.stride(2),
         o_part.stride(0), o_part.stride(1), o_part.stride(2), lse_part.stride(0), lse_part.stride(1),
-        G=G, SPLITS=splits, BLOCK_M=block_m, BLOCK_G=max(16, triton.next_power_of_2(G)), BLOCK_N=block_n,
+        G=G, SPLITS=splits, SUFFIX_SPLITS=ssplits, BLOCK_M=block_m,
+        BLOCK_G=max(16, triton.next_power_of_2(G)), BLOCK_N=block_n,
         BLOCK_D=block_d, IEEE=q.dtype == torch.float32, num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
     if out.stride(-1) != 1:
         raise ValueError("out must have a contiguous last dimension")
@@ -90,6 +107,21 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         o_part, lse_part, out, lse, Hq, D,
         o_part.stride(0), o_part.stride(1), o_part.stride(2), lse_part.stride(0), lse_part.stride(1),
         out.stride(0), out.stride(1),
-        NUM_PARTS=splits + 1, BLOCK_S=triton.next_power_of_2(splits + 1), BLOCK_D=block_d,
+        NUM_PARTS=parts, BLOCK_S=triton.next_power_of_2(parts), BLOCK_D=block_d,
         WRITE_LSE=return_lse, num_warps=1 if block_d <= 64 else 2)
     return (out, lse) if return_lse else out
+
+
+def append_triton(k_suffix, v_suffix, suffix_lens, k_new, v_new):
+    T, S, Hkv, D = k_suffix.shape  # cache [T, S, Hkv, D]; new [T, Hkv, D]
+    if T == 0:
+        return
+    if k_suffix.stride(-1) != 1 or v_suffix.stride(-1) != 1:
+        raise ValueError("k_suffix / v_suffix must have a contiguous last dimension")
+    k_new, v_new = k_new.contiguous(), v_new.contiguous()
+    _append_suffix_kv_kernel[(T * Hkv,)](
+        k_suffix, v_suffix, suffix_lens, k_new, v_new, Hkv, D,
+        k_suffix.stride(0), k_suffix.stride(1), k_suffix.stride(2),
+        v_suffix.stride(0), v_suffix.stride(1), v_suffix.stride(2),
+        k_new.stride(0), k_new.stride(1), v_new.stride(0), v_new.stride(1),
+        BLOCK_D=triton.next_power_of_2(D), num_warps=1)

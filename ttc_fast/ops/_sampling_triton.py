@@ -18,5 +18,7 @@ def sample_triton(logits, temp, k, p, log_min_p, seeds, offsets, return_threshol
     if B:
         _sample_tokens_kernel[(B,)](logits, temp.contiguous(), k.contiguous(), p.contiguous(),
                                     log_min_p.contiguous(), seeds.contiguous(), offsets.contiguous(), out, thr,
-                                    V, logits.stride(0), BLOCK_V=block_v, num_warps=8 if block_v >= 2048 else 4)
+                                    V, logits.stride(0), BLOCK_V=block_v,
+                                    SEARCH_BLOCK_V=max(16, block_v // 4), FANOUT=16,
+                                    num_warps=8 if block_v >= 2048 else 4)
     return (out, thr) if return_threshold else out

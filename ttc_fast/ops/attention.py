@@ -4,8 +4,10 @@ Layout (mirrors FlashInfer's cascade / flash-attn varlen conventions):
 
 - ``q``            ``[T, Hq, D]``: one query per sample; samples are grouped by prompt,
   the samples of prompt ``p`` are rows ``qo_indptr[p]:qo_indptr[p+1]``.
-- ``k_prefix``, ``v_prefix`` ``[total_prefix_tokens, Hkv, D]``: each prompt's KV stored ONCE, packed (CSR ``prefix_indptr``).
-- ``k_suffix``, ``v_suffix`` ``[T, S_max, Hkv, D]``: per-sample generated KV; sample ``t`` attends ``suffix_lens[t]`` rows.
+- ``k_prefix``, ``v_prefix`` ``[total_prefix_tokens, Hkv, D]``: each prompt's KV stored ONCE,
+  packed (CSR ``prefix_indptr``).
+- ``k_suffix``, ``v_suffix`` ``[T, S_max, Hkv, D]``: per-sample generated KV; sample ``t`` attends
+  ``suffix_lens[t]`` rows.
 - ``Hq = G * Hkv`` (GQA group G); query head ``h`` reads KV head ``h // G``.
 
 The attention of sample t is softmax over (its prompt's prefix ++ its own suffix). It is computed as two partial
@@ -152,7 +154,8 @@ def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_s
         q: ``[T, Hq, D]`` fp32/fp16/bf16, one query per sample, grouped by prompt.
         k_prefix, v_prefix: ``[total_prefix_tokens, Hkv, D]``, same dtype, each prompt's KV once (CSR packed).
         prefix_indptr: ``[P+1]`` int32/int64, non-decreasing, ``0 .. total_prefix_tokens``.
-        qo_indptr: ``[P+1]`` int32/int64, non-decreasing, ``0 .. T``: prompt p owns rows ``qo_indptr[p]:qo_indptr[p+1]``.
+        qo_indptr: ``[P+1]`` int32/int64, non-decreasing, ``0 .. T``: prompt p owns rows
+            ``qo_indptr[p]:qo_indptr[p+1]``.
         k_suffix, v_suffix: ``[T, S_max, Hkv, D]`` per-sample suffix cache.
         suffix_lens: ``[T]`` int32/int64 in ``[0, S_max]`` (0 allowed).
         sm_scale: softmax scale, default ``1/sqrt(D)``.
@@ -173,11 +176,12 @@ def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_s
                             sm_scale, return_lse, out)
 
 
-def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new):
+def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new, *, backend="auto"):
     """Write this step's K/V ``[T, Hkv, D]`` into the suffix cache at row ``suffix_lens[t]`` of each sample, in place.
 
     ``suffix_lens`` is NOT incremented (the caller does ``suffix_lens += 1`` after the step). Requires
-    ``suffix_lens < S_max`` (checked unless a CUDA graph is being captured). Sync-free on CUDA (an indexed write).
+    ``suffix_lens < S_max`` (checked unless a CUDA graph is being captured). Sync-free on CUDA.
+    ``backend``: ``"auto"`` (Triton on CUDA, an indexed torch write on CPU), ``"triton"``, ``"torch"``.
     """
     check_tensor("k_suffix", k_suffix, ndim=4, dtypes=_FLOAT)
     dev = k_suffix.device
@@ -195,6 +199,10 @@ def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new):
         raise ValueError(f"suffix_lens must have T={T} entries, got {suffix_lens.shape[0]}")
     if not capturing(dev) and T and (bool((suffix_lens < 0).any()) or bool((suffix_lens >= S).any())):
         raise ValueError(f"suffix_lens must lie in [0, S_max={S}) to append, got max {int(suffix_lens.max())}")
+    if resolve_backend(backend, dev, op="append_suffix_kv") == "triton":
+        from ttc_fast.ops._attention_triton import append_triton
+        append_triton(k_suffix, v_suffix, suffix_lens, k_new, v_new)
+        return
     rows = torch.arange(T, device=dev)
     idx = suffix_lens.long()
     k_suffix[rows, idx] = k_new.to(k_suffix.dtype)

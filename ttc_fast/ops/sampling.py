@@ -28,13 +28,13 @@ _M32 = 0xFFFFFFFF
 
 
 def _umul32(a: torch.Tensor, b: int):
-    """(hi, lo) 32-bit words of a * b for a in [0, 2^32) (int64 tensor) and a 32-bit constant b, in int64 math."""
-    bh, bl = b >> 16, b & 0xFFFF
-    x = a * bh  # < 2^48
-    y = a * bl  # < 2^48
-    hi = (x + (y >> 16)) >> 16
-    lo = (((x & 0xFFFF) << 16) + y) & _M32
-    return hi & _M32, lo
+    """(hi, lo) 32-bit words of a * b for a in [0, 2^32) (int64 tensor) and a 32-bit constant b.
+
+    The int64 product wraps modulo 2^64 (two's complement), so its 64 bits are those of the exact unsigned
+    product: the high word is (prod >> 32) & 0xffffffff, the low word prod & 0xffffffff.
+    """
+    prod = a * b
+    return (prod >> 32) & _M32, prod & _M32
 
 
 def philox_uniform(seed: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
@@ -123,6 +123,9 @@ def _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets):
 def _thresholds_ref(z: torch.Tensor, k: torch.Tensor, p: torch.Tensor, log_min_p: torch.Tensor) -> torch.Tensor:
     """Sort-based thresholds: the smallest kept value of z per row (float32 [B])."""
     B, V = z.shape
+    if bool((k >= V).all()) and bool((p >= 1).all()):  # no top-k / top-p: no sort needed
+        m = z.amax(1)
+        return torch.maximum(z.amin(1), m + log_min_p)
     zs, _ = torch.sort(z, dim=1, descending=True)  # [B, V]
     rows = torch.arange(B, device=z.device)
     m = zs[:, 0]

@@ -78,16 +78,21 @@ def vote(answer_ids, *, backend="auto") -> VoteResult:
 
     Args:
         answer_ids: int64 ``[P, N]``; ids >= 0 cluster answers, -1 unparsable, -2 padding.
-        backend: ``"auto"`` (CUDA C++ kernel if built, else Triton, on CUDA; torch on CPU), ``"cuda"``,
-            ``"triton"``, ``"torch"``.
+        backend: ``"auto"`` (CUDA C++ kernel if built, else Triton, on CUDA; torch on CPU), ``"cuda"``
+            (N <= 4096), ``"triton"`` (N <= 8192), ``"torch"``. ``auto`` moves on to the next path for longer rows.
 
     Returns: :class:`VoteResult`; identical on every backend (smallest id wins ties; -1 never wins).
     """
     _validate(answer_ids)
     impl = resolve_backend(backend, answer_ids.device, op="vote", has_cuda=True)
+    P, N = answer_ids.shape
+    if backend == "auto":  # auto may fall back when a row is too long for one block / one program
+        if impl == "cuda" and N > _C_cuda.vote_max_samples:
+            impl = "triton"
+        if impl == "triton" and N > 8192:
+            impl = "torch"
     if impl == "torch":
         return _vote_torch(answer_ids)
-    P, N = answer_ids.shape
     a = answer_ids.contiguous()
     out = dict(
         winner=torch.empty(P, dtype=torch.int64, device=a.device),

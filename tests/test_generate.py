@@ -1,0 +1,220 @@
+"""ttc_fast.generate: greedy == transformers, seeded sampling reproducible and batch-independent, the sampled
+distribution matches softmax of the reference logits (chi-square), one prefill per prompt, EOS / stop retirement."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+import models as M  # noqa: E402
+
+import ttc_fast  # noqa: E402
+from ttc_fast.runtime.generate import derive_seed  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    out = {}
+    for fam in M.FAMILIES:
+        path = tmp_path_factory.mktemp(fam)
+        hf = M.build(fam, path, seed=7)
+        out[fam] = (ttc_fast.load_model(path), hf)
+    return out
+
+
+def _hf_greedy(hf, prompt, steps):
+    out = hf.generate(torch.tensor([prompt]), do_sample=False, max_new_tokens=steps, min_new_tokens=steps,
+                      pad_token_id=0, eos_token_id=None)
+    return out[0, len(prompt):].tolist()
+
+
+@pytest.mark.parametrize("family", list(M.FAMILIES))
+def test_greedy_matches_transformers(checkpoints, family):
+    model, hf = checkpoints[family]
+    model.eos_token_ids = []  # run the full 32 steps (HF is told eos_token_id=None too)
+    prompts = M.ragged_prompts(11, 3, 1, 12)  # ragged lengths; prompt decoded together, 2 samples each
+    s = ttc_fast.generate(model, prompts, n=2, max_new_tokens=32, temperature=0.0)
+    for i, p in enumerate(prompts):
+        ref = _hf_greedy(hf, p, 32)
+        assert s.tokens[i][0] == ref and s.tokens[i][1] == ref
+    assert s.lengths.tolist() == [[32, 32]] * 3 and s.finish_reasons == [["length"] * 2] * 3
+    # logprob of the first token = log_softmax of the reference logits at the prompt's last position
+    with torch.no_grad():
+        ref_lp = torch.log_softmax(hf(torch.tensor([prompts[0]])).logits[0, -1], -1)[s.tokens[0][0][0]]
+    assert abs(s.logprobs[0][0][0] - ref_lp.item()) < 1e-4
+    model.eos_token_ids = [2]
+
+
+def test_sampling_reproducible_and_batch_independent(checkpoints):
+    model, _ = checkpoints["qwen3"]
+    prompts = M.ragged_prompts(12, 4, 2, 10)
+    kw = dict(max_new_tokens=12, temperature=1.0, top_p=0.95, seed=123)
+    a = ttc_fast.generate(model, prompts, n=4, **kw)
+    b = ttc_fast.generate(model, prompts, n=4, **kw)
+    assert a.tokens == b.tokens and np.allclose(np.concatenate([np.concatenate(x) for x in a.logprobs]),
+                                                np.concatenate([np.concatenate(x) for x in b.logprobs]))
+    # one prompt per batch: same samples (seeds depend on (seed, prompt index, sample index) only)
+    c = ttc_fast.generate(model, prompts, n=4, batch_tokens=1, **kw)
+    assert c.prefill_calls == 4 and c.tokens == a.tokens
+    # more samples per prompt: the first 4 are unchanged
+    d = ttc_fast.generate(model, prompts, n=6, **kw)
+    assert [row[:4] for row in d.tokens] == a.tokens
+    e = ttc_fast.generate(model, prompts, n=4, **{**kw, "seed": 124})
+    assert e.tokens != a.tokens
+    assert len({tuple(t) for t in a.tokens[0]}) > 1  # samples of one prompt differ
+    assert derive_seed(0, 1, 2) != derive_seed(0, 2, 1)
+
+
+@pytest.mark.parametrize("temperature,top_k", [(1.0, None), (0.7, 5)])
+def test_next_token_distribution_chi_square(checkpoints, temperature, top_k):
+    """4000 first tokens of one prompt vs softmax(reference logits / T) (restricted to the top-k): chi-square
+    goodness of fit at level 1e-3 (bins with expected count < 5 merged). Seeded, so the outcome is fixed."""
+    from scipy.stats import chisquare
+    model, hf = checkpoints["llama"]
+    prompt = M.ragged_prompts(13, 1, 6, 6)[0]
+    N = 4000
+    s = ttc_fast.generate(model, [prompt], n=N, max_new_tokens=1, temperature=temperature, top_k=top_k, seed=5)
+    first = np.array([t[0] for t in s.tokens[0]])
+    with torch.no_grad():
+        logits = hf(torch.tensor([prompt])).logits[0, -1].double() / temperature
+    if top_k is not None:
+        kth = torch.topk(logits, top_k).values[-1]
+        logits = torch.where(logits >= kth, logits, torch.tensor(float("-inf"), dtype=torch.float64))
+    p = torch.softmax(logits, -1).numpy()
+    assert p[first].min() > 0  # never a token outside the support
+    counts = np.bincount(first, minlength=p.size).astype(float)
+    exp = p * N
+    big = exp >= 5
+    obs = np.append(counts[big], counts[~big].sum())
+    ex = np.append(exp[big], exp[~big].sum())
+    if ex[-1] < 5:  # fold a tiny remainder into the largest bin
+        obs[np.argmax(ex[:-1])] += obs[-1]
+        ex[np.argmax(ex[:-1])] += ex[-1]
+        obs, ex = obs[:-1], ex[:-1]
+    assert big.sum() >= 5  # the test has power: several bins
+    assert chisquare(obs, ex).pvalue > 1e-3
+
+
+def test_each_prompt_prefilled_once(checkpoints, monkeypatch):
+    model, _ = checkpoints["gpt_neox"]
+    calls = []
+    orig = model._prefill_hidden
+
+    def spy(tokens, lengths, keep_kv):
+        calls.append(list(lengths))
+        return orig(tokens, lengths, keep_kv)
+    monkeypatch.setattr(model, "_prefill_hidden", spy)
+    prompts = M.ragged_prompts(14, 3, 4, 9)
+    s = ttc_fast.generate(model, prompts, n=16, max_new_tokens=4)
+    assert s.prefill_calls == 1 and calls == [[len(p) for p in prompts]]
+    assert s.prefill_tokens == sum(len(p) for p in prompts)  # not 16x
+    calls.clear()
+    budget = len(prompts[0]) + 16 * 4 + 1  # room for one prompt per batch
+    s = ttc_fast.generate(model, prompts, n=16, max_new_tokens=4, batch_tokens=budget)
+    assert s.prefill_calls == 3 and calls == [[len(p)] for p in prompts]
+
+
+def test_eos_retires_samples_and_compaction_keeps_them_exact(checkpoints):
+    """With EOS = a frequent token, samples end at different steps (rows get compacted); each sample must equal the
+    same sample drawn without EOS, cut after its first EOS."""
+    model, _ = checkpoints["mistral"]
+    prompts = M.ragged_prompts(15, 2, 3, 8)
+    kw = dict(n=12, max_new_tokens=16, temperature=1.5, seed=9)
+    model.eos_token_ids = []
+    free = ttc_fast.generate(model, prompts, **kw)
+    flat = [t for row in free.tokens for s in row for t in s[:6]]
+    eos = int(np.bincount(flat).argmax())
+    model.eos_token_ids = [eos]
+    try:
+        s = ttc_fast.generate(model, prompts, **kw)
+    finally:
+        model.eos_token_ids = [2]
+    ended = 0
+    for i in range(2):
+        for j in range(12):
+            ref = free.tokens[i][j]
+            if eos in ref:
+                k = ref.index(eos) + 1
+                assert s.tokens[i][j] == ref[:k] and s.finish_reasons[i][j] == "eos"
+                ended += 1
+            else:
+                assert s.tokens[i][j] == ref and s.finish_reasons[i][j] == "length"
+    assert ended >= 6  # enough retirements to trigger compaction
+    assert s.lengths[0, 0] == len(s.tokens[0][0])
+
+
+def test_stop_strings_and_text_prompts(checkpoints):
+    model, _ = checkpoints["qwen2"]
+    model.eos_token_ids = []
+    try:
+        free = ttc_fast.generate(model, "w1 w2 w3", n=3, max_new_tokens=10, temperature=0.0)
+        toks = free.tokens[0][0]
+        word = M.WORDS[toks[3]]
+        k = toks.index(toks[3])
+        s = ttc_fast.generate(model, "w1 w2 w3", n=3, max_new_tokens=10, temperature=0.0, stop=[word, "zz"])
+    finally:
+        model.eos_token_ids = [2]
+    assert free.texts[0][0] == " ".join(M.WORDS[t] for t in toks)
+    assert s.tokens[0][0] == toks[:k + 1] and s.finish_reasons[0] == ["stop"] * 3
+    assert s.texts[0][0] == " ".join(M.WORDS[t] for t in toks[:k]) + (" " if k else "")
+
+
+def test_generate_errors(checkpoints):
+    model, _ = checkpoints["llama"]
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        ttc_fast.generate(model, [[3, 4]], n=0, max_new_tokens=2)
+    with pytest.raises(TypeError, match="max_new_tokens must be an int"):
+        ttc_fast.generate(model, [[3, 4]], n=1, max_new_tokens=2.5)
+    with pytest.raises(ValueError, match="temperature"):
+        ttc_fast.generate(model, [[3, 4]], n=1, max_new_tokens=2, temperature=-1)
+    with pytest.raises(ValueError, match="top_p"):
+        ttc_fast.generate(model, [[3, 4]], n=1, max_new_tokens=2, top_p=0)
+    with pytest.raises(ValueError, match=r"prompts\[1\] is empty"):
+        ttc_fast.generate(model, [[3], []], n=1, max_new_tokens=2)
+    with pytest.raises(ValueError, match=r"prompts\[0\] has token ids outside"):
+        ttc_fast.generate(model, [[3, M.VOCAB]], n=1, max_new_tokens=2)
+    with pytest.raises(TypeError, match="ttc_fast Model"):
+        ttc_fast.generate("model", [[3]], n=1, max_new_tokens=2)
+    bare = ttc_fast.load_model(checkpoints["llama"][1])  # in-memory, no tokenizer
+    with pytest.raises(ValueError, match="string prompts need a tokenizer"):
+        ttc_fast.generate(bare, ["w1"], n=1, max_new_tokens=2)
+    with pytest.raises(ValueError, match="stop strings need a tokenizer"):
+        ttc_fast.generate(bare, [[3]], n=1, max_new_tokens=2, stop="x")
+    s = ttc_fast.generate(bare, [[3]], n=2, max_new_tokens=2, progress=True)
+    assert s.texts is None and s.num_prompts == 1 and s.n == 2
+
+
+def test_cli_bench_sampling(tmp_path, capsys):
+    from ttc_fast.cli import main
+    M.build("llama", tmp_path, seed=3)
+    rc = main(["bench-sampling", "--model", str(tmp_path), "--prompts", "2", "--n", "3", "--prompt-len", "5",
+               "--new-tokens", "4", "--baseline", "hf", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "2 prompts x n=3, prompt 5 tokens, 4 new tokens" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("ttc_fast ", "hf "))}
+    assert set(rows) == {"ttc_fast", "hf"}
+    assert float(rows["ttc_fast"][1]) > 0 and float(rows["hf"][1]) > 0  # tokens/s
+    assert main(["bench-sampling", "--model", str(tmp_path), "--prompts", "0"]) == 2  # named error, exit 2
+    assert "--prompts must be >= 1" in capsys.readouterr().err
+
+
+def test_sliding_window_limit(tmp_path):
+    M.build("mistral", tmp_path, seed=4, sliding_window=8)
+    model = ttc_fast.load_model(tmp_path)
+    assert model.arch.sliding_window == 8
+    ttc_fast.generate(model, [[3, 4, 5]], n=1, max_new_tokens=5)  # 3 + 5 <= 8: full attention is exact
+    with pytest.raises(ValueError, match="sliding_window=8"):
+        ttc_fast.generate(model, [[3, 4, 5]], n=1, max_new_tokens=6)

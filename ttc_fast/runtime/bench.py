@@ -1,0 +1,132 @@
+"""Sampling-throughput benchmark shared by ``ttc-fast bench-sampling`` and ``benchmarks/bench_generate.py``.
+
+A workload is P random prompts of ``prompt_len`` tokens, n samples each, exactly ``new_tokens`` generated tokens
+per sample (EOS off). The physical limit of one decode step is ``(weight bytes + KV bytes read) / bandwidth`` with
+the KV of each prompt read once (the shared-prefix ideal) and the mean suffix length ``new_tokens / 2``;
+bandwidth is measured with a large copy on the device (read + write bytes / time).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ttc_fast.runtime.generate import generate
+from ttc_fast.runtime.models import Model
+
+# ~20M parameters, Llama-shaped (the CPU benchmark model): 6 layers, d 256, GQA 8/4, vocab 32000
+TINY = dict(model_type="llama", architectures=["LlamaForCausalLM"], hidden_size=256, num_hidden_layers=6,
+            num_attention_heads=8, num_key_value_heads=4, intermediate_size=704, vocab_size=32000,
+            tie_word_embeddings=False, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=4096)
+
+
+def shape_config(shape: str) -> dict:
+    """HF-style config dict for a named shape: ``tiny`` or a ``ttc_fast.flops.PRESETS`` name."""
+    if shape == "tiny":
+        return dict(TINY)
+    from ttc_fast.flops import PRESETS
+    if shape not in PRESETS:
+        raise ValueError(f"shape must be one of {['tiny'] + sorted(PRESETS)}, got {shape!r}")
+    cfg = dict(PRESETS[shape])
+    arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
+            "mistral": "MistralForCausalLM", "gpt_neox": "GPTNeoXForCausalLM"}[cfg["model_type"]]
+    cfg.setdefault("architectures", [arch])
+    cfg.setdefault("max_position_embeddings", 32768)
+    return cfg
+
+
+def hf_model_from_config(cfg: dict, *, dtype: torch.dtype, device: str, seed: int = 0):
+    """A transformers model with random weights (std 0.02) built directly on ``device`` in ``dtype``."""
+    import transformers
+    torch.manual_seed(seed)
+    kw = {k: v for k, v in cfg.items() if k not in ("architectures", "model_type")}
+    config = transformers.AutoConfig.for_model(cfg["model_type"], **kw)
+    with torch.device(device):
+        model = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
+    return model.eval()
+
+
+def random_prompts(P: int, length: int, vocab: int, seed: int = 0) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(10, vocab, (P, length), generator=g).tolist()
+
+
+def measure_bandwidth(device: torch.device, nbytes: int = 1 << 28) -> float:
+    """Bytes/s of a large device copy (counting the read and the write), best of 5."""
+    a = torch.empty(nbytes // 4, dtype=torch.float32, device=device).fill_(1.0)
+    b = torch.empty_like(a)
+    best = float("inf")
+    for _ in range(5):
+        _sync(device)
+        t = time.perf_counter()
+        b.copy_(a)
+        _sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * nbytes / best
+
+
+def step_bytes(model: Model, P: int, n: int, prompt_len: int, new_tokens: int) -> tuple[int, int]:
+    """(ideal, naive) bytes read by one average decode step: weights + KV (prefix once vs once per sample)."""
+    a = model.arch
+    per_tok = 2 * a.num_layers * a.num_kv_heads * a.head_dim * torch.finfo(model.dtype).bits // 8
+    s_mean = new_tokens / 2
+    ideal = model.weight_bytes() + per_tok * (P * prompt_len + P * n * s_mean)
+    naive = model.weight_bytes() + per_tok * P * n * (prompt_len + s_mean)
+    return int(ideal), int(naive)
+
+
+@dataclass
+class Result:
+    impl: str
+    seconds: float          # whole generate call
+    prefill_s: float
+    step_s: float           # mean time of one decode step (all samples): model forward + sampling
+    tokens: int             # generated tokens
+    sample_s: float = float("nan")  # of which: token sampling per step (ttc_fast only)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds
+
+
+def run_ttc_fast(model: Model, prompts, n: int, new_tokens: int, *, temperature: float = 0.8,
+                 seed: int = 0, batch_tokens: int | None = None) -> Result:
+    eos, model.eos_token_ids = model.eos_token_ids, []
+    try:
+        s = generate(model, prompts, n=n, max_new_tokens=new_tokens, temperature=temperature, seed=seed,
+                     batch_tokens=batch_tokens)
+    finally:
+        model.eos_token_ids = eos
+    t = s.timings
+    steps = max(1, t["decode_steps"])
+    return Result("ttc_fast", t["total"], t["prefill"], (t["decode"] + t["sample"]) / steps, int(t["tokens"]),
+                  sample_s=t["sample"] / steps)
+
+
+def run_hf(hf, prompts, n: int, new_tokens: int, *, temperature: float = 0.8, seed: int = 0,
+           measure_step: bool = True) -> Result:
+    """``hf.generate(num_return_sequences=n, do_sample=True)``; the step time is (T(new) - T(1)) / (new - 1)."""
+    dev = next(hf.parameters()).device
+    ids = torch.tensor(prompts, device=dev)
+
+    def go(k: int) -> float:
+        torch.manual_seed(seed)
+        _sync(dev)
+        t = time.perf_counter()
+        with torch.inference_mode():
+            hf.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, num_return_sequences=n,
+                        max_new_tokens=k, min_new_tokens=k, temperature=temperature, top_p=1.0, top_k=0,
+                        pad_token_id=0, eos_token_id=None)
+        _sync(dev)
+        return time.perf_counter() - t
+
+    total = go(new_tokens)
+    first = go(1) if (measure_step and new_tokens > 1) else float("nan")
+    step = (total - first) / (new_tokens - 1) if new_tokens > 1 else float("nan")
+    return Result("hf", total, first, step, len(prompts) * n * new_tokens)
+
+
+def _sync(dev) -> None:
+    if torch.device(dev).type == "cuda":
+        torch.cuda.synchronize()
