@@ -182,6 +182,77 @@ def _cmd_breakeven(args: argparse.Namespace) -> int:
 
 
 _PARSERS.append(_add_breakeven_parser)
+
+
+# ---- select (ttc_fast/selector.py, ttc_fast/report.py) ---------------------------------------------------------
+def _add_select_parser(sub) -> None:
+    p = sub.add_parser(
+        "select", help="TTC-aware early stopping over an eval log: which checkpoint and K to deploy",
+        description="Replays the TTC-aware early-stopping rule over LOG.jsonl (one record per checkpoint: step, "
+                    "train_flops or train_tokens, per-problem answers/correct/scores or precomputed accuracy) "
+                    "and prints the decision; --report DIR also writes summary.md, decision.json and figures.")
+    p.add_argument("log", help="eval log, JSON lines")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--budget-tokens", type=float, help="training tokens of the full run (needs --config/--shape)")
+    budget.add_argument("--budget-flops", type=float, help="training FLOPs of the full run")
+    _add_model_args(p, required=False)
+    p.add_argument("--strategy", default="maj", choices=["maj", "pass", "bok", "wmaj"],
+                   help="TTC strategy (default maj: majority vote)")
+    p.add_argument("--method", default="exact", choices=["exact", "sigmoid"],
+                   help="exact TTC curve with confidence (default) or the paper's sigmoid over K=1,2,4")
+    p.add_argument("--patience", type=int, default=10, help="consecutive qualifying evaluations (default 10)")
+    p.add_argument("--confidence", type=float, default=0.95, help="one-sided confidence (exact; default 0.95)")
+    p.add_argument("--min-delta", type=float, default=0.0, help="accuracy margin over the target (fraction)")
+    p.add_argument("--k-max", type=int, default=None, help="largest K considered")
+    p.add_argument("--no-monotone-filter", dest="monotone_filter", action="store_false",
+                   help="fit every evaluation, not only those at the running maximum")
+    p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query (inference FLOPs)")
+    p.add_argument("--gen", type=int, default=None, help="generated tokens per sample (inference FLOPs)")
+    p.add_argument("--expected-queries", type=float, default=None, help="queries the deployment will serve")
+    p.add_argument("--report", default=None, metavar="DIR", help="write the report (markdown + PNG) here")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=_cmd_select, progress=None)
+
+
+def _cmd_select(args: argparse.Namespace) -> int:
+    from ttc_fast._table import format_table
+    from ttc_fast.selector import select
+    spec = None
+    if args.config or args.shape:
+        spec, _ = _load_spec(args)
+    if args.budget_tokens is not None and spec is None:
+        raise ValueError("--budget-tokens needs --config or --shape (to convert tokens to FLOPs)")
+    if (args.prompt is None) != (args.gen is None):
+        raise ValueError("--prompt and --gen go together")
+    if args.prompt is not None and spec is None:
+        raise ValueError("--prompt/--gen need --config or --shape")
+    decision, stopper = select(
+        args.log, budget_flops=args.budget_flops, budget_tokens=args.budget_tokens, spec=spec,
+        seq_len=args.seq_len, convention=args.convention, strategy=args.strategy, method=args.method,
+        patience=args.patience, confidence=args.confidence, min_delta=args.min_delta, k_max=args.k_max,
+        monotone_filter=args.monotone_filter, prompt_len=args.prompt, gen_len=args.gen,
+        expected_queries=args.expected_queries, progress=args.progress, return_stopper=True)
+    hist = stopper.history
+    rows = []
+    for e in hist[-20:]:
+        d = e.decision
+        rows.append([e.step, f"{e.train_flops:.3e}", f"{100 * e.acc1:.2f}", "y" if e.kept else "",
+                     f"{100 * d.projected_accuracy:.2f}" if d.projected_accuracy == d.projected_accuracy else "-",
+                     d.k if d.k is not None else "-", "y" if d.qualifies else "", d.patience_count])
+    note = f" (last 20 of {len(hist)})" if len(hist) > 20 else ""
+    print(f"evaluations read: {len(hist)}{note}")
+    print(format_table(["step", "train FLOPs", "acc@1 %", "kept", "projected %", "K*", "qualifies", "count"], rows))
+    print()
+    print(decision.summary())
+    if args.report:
+        from ttc_fast.report import write_report
+        paths = write_report(stopper, decision, args.report)
+        print()
+        print(f"report: {paths['summary']} (+ {', '.join(p.name for k, p in paths.items() if k != 'summary')})")
+    return 0
+
+
+_PARSERS.append(_add_select_parser)
 # ---- estimate ----------------------------------------------------------------------------------------------
 
 _METRICS = {"pass": "pass@k", "maj": "maj@k", "bok": "best-of-k", "wmaj": "weighted maj@k"}
