@@ -1,15 +1,15 @@
 """The built-in synthetic reasoning task of ``ttc-fast demo``: chains of arithmetic mod 10.
 
 A problem is a start digit followed by ``num_ops`` operations, each an operator in ``+ - *`` and a digit,
-evaluated **left to right** (no precedence) modulo 10, written as text with the answer at the end::
+evaluated **left to right** (no precedence) modulo 10, written as text; the completion writes the running value
+after each operation (a chain of thought) and the last one is the answer::
 
-    Q:3+4*2-5=A:9        ((3 + 4) * 2 - 5) mod 10 = 9
+    Q:3+4*2-5=A:7>4>9        ((3 + 4) * 2 - 5) mod 10 = 9
 
-The model sees the prompt ``Q:3+4*2-5=A:`` and must produce the answer digit directly (no intermediate steps), so
-every extra operation is one more composition it has to do "in its head". Problems mix 1 to ``max_ops`` operations:
-a tiny model learns the short chains quickly and the long ones only partly, so a fully trained model stays clearly
-below 100% single-sample accuracy while its answer distribution still puts the most mass on the right digit for many
-long problems: sampling helps (maj@K and pass@K rise with K).
+The training stream is noisy (``noise``: each written running value is a mistake with that probability, and the
+chain continues from it), as real reasoning data is: a model that fits it makes a mistake at some step of many
+chains, so a fully trained model stays clearly below 100% single-sample accuracy, while the right answer stays the
+most likely one per problem: sampling helps (maj@K and pass@K rise with K). Held-out problems are exact.
 
 Splits are disjoint by expression: validation and test problems are drawn first (seeded) and the training stream
 never emits one of them. The tokenizer is character level (``tokenizers`` BPE with an empty merge list), with
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 OPS = ("+", "-", "*")
-CHARS = "0123456789+-*=QA:"
+CHARS = "0123456789+-*=QA:>"
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIAL = (PAD, BOS, EOS)
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
@@ -34,16 +34,18 @@ PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
 @dataclass(frozen=True)
 class Problem:
     """One chain: ``id`` (e.g. "test-17"), ``prompt`` ("Q:3+4*2=A:"), ``answer`` (one digit, "4"),
-    ``num_ops`` (number of operations, 1..max_ops)."""
+    ``num_ops`` (number of operations), ``completion`` (the training target after the prompt: the running
+    values "7>4", whose last number is the answer)."""
     id: str
     prompt: str
     answer: str
     num_ops: int
+    completion: str = ""
 
     @property
     def text(self) -> str:
-        """Prompt plus answer: the training text (without special tokens)."""
-        return self.prompt + self.answer
+        """Prompt plus completion: the training text (without special tokens)."""
+        return self.prompt + self.completion
 
     def to_json(self) -> dict:
         """The ``problems.jsonl`` record that ``ttc-fast eval --data`` reads."""
@@ -52,7 +54,12 @@ class Problem:
 
 def evaluate_chain(start: int, ops: list[tuple[str, int]]) -> int:
     """Left-to-right value of ``start (op digit)...`` modulo 10 (Python's %: always in 0..9)."""
-    value = start
+    return running_values(start, ops)[-1]
+
+
+def running_values(start: int, ops: list[tuple[str, int]]) -> list[int]:
+    """The value after each operation, left to right, modulo 10 (the chain of thought of the completion)."""
+    value, out = start, []
     for op, d in ops:
         if op == "+":
             value = (value + d) % 10
@@ -62,17 +69,31 @@ def evaluate_chain(start: int, ops: list[tuple[str, int]]) -> int:
             value = (value * d) % 10
         else:
             raise ValueError(f"op must be one of {OPS}; got {op!r}")
-    return value
+        out.append(value)
+    return out
 
 
-def make_problem(rng: np.random.Generator, num_ops: int, pid: str = "") -> Problem:
-    """Draws one chain with ``num_ops`` operations (digits and operators uniform)."""
+def make_problem(rng: np.random.Generator, num_ops: int, pid: str = "", noise: float = 0.0) -> Problem:
+    """Draws one chain with ``num_ops`` operations (digits and operators uniform).
+
+    ``noise``: probability that each written running value is a mistake (a uniformly drawn *other* digit); the
+    chain then continues from the mistaken value, like a reasoning error that propagates, and ``answer`` is the
+    last value written. Only the training stream is noisy; validation and test problems are exact."""
     if num_ops < 1:
         raise ValueError(f"num_ops must be >= 1; got {num_ops}")
     start = int(rng.integers(10))
     ops = [(OPS[int(rng.integers(3))], int(rng.integers(10))) for _ in range(num_ops)]
     expr = str(start) + "".join(f"{op}{d}" for op, d in ops)
-    return Problem(pid, f"Q:{expr}=A:", str(evaluate_chain(start, ops)), num_ops)
+    if noise <= 0:
+        values = running_values(start, ops)
+    else:
+        values, v = [], start
+        for op, d in ops:
+            v = running_values(v, [(op, d)])[0]
+            if rng.random() < noise:
+                v = (v + 1 + int(rng.integers(9))) % 10   # any digit but the right one
+            values.append(v)
+    return Problem(pid, f"Q:{expr}=A:", str(values[-1]), num_ops, ">".join(map(str, values)))
 
 
 class ChainTask:
@@ -80,10 +101,16 @@ class ChainTask:
 
     ``max_ops``: longest chain (problems have 1..max_ops operations; ``op_weights`` gives their relative
     frequencies, uniform by default). ``num_val`` / ``num_test``: split sizes (distinct expressions).
+    ``noise``: per-step mistake rate of the training completions (see :func:`make_problem`); a model that learns
+    the data perfectly makes mistakes at about that rate, so single samples stay well below 100% while the right
+    answer remains the most likely one: majority voting over samples recovers it.
     """
 
     def __init__(self, *, max_ops: int = 4, num_val: int = 64, num_test: int = 128, seed: int = 0,
-                 op_weights: list[float] | None = None):
+                 op_weights: list[float] | None = None, noise: float = 0.0):
+        if not 0.0 <= noise < 0.9:
+            raise ValueError(f"noise must be in [0, 0.9); got {noise}")
+        self.noise = float(noise)
         if max_ops < 1:
             raise ValueError(f"max_ops must be >= 1; got {max_ops}")
         if num_val < 1 or num_test < 1:
@@ -120,15 +147,20 @@ class ChainTask:
         """``batch_size`` fresh training problems (never a validation or test expression)."""
         out: list[Problem] = []
         while len(out) < batch_size:
-            p = make_problem(self._train_rng, self._num_ops(self._train_rng))
+            p = make_problem(self._train_rng, self._num_ops(self._train_rng), noise=self.noise)
             if p.prompt not in self._held:
                 out.append(p)
         return out
 
     @property
     def max_len(self) -> int:
-        """Longest training sequence in tokens: <bos> Q : d (op d)*max_ops = A : d <eos>."""
-        return 1 + 2 + 1 + 2 * self.max_ops + 3 + 1 + 1
+        """Longest training sequence in tokens: <bos> Q : d (op d)*max_ops = A : d (> d)*(max_ops-1) <eos>."""
+        return 1 + 2 + 1 + 2 * self.max_ops + 3 + (2 * self.max_ops - 1) + 1
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Tokens a complete answer needs: the running values and <eos>."""
+        return 2 * self.max_ops
 
 
 def write_problems(problems: list[Problem], path: str | os.PathLike) -> None:

@@ -1,8 +1,9 @@
 """Training loop of the demo: a small Llama (``transformers.LlamaForCausalLM``) trained from scratch on
 :class:`ttc_fast.demo.task.ChainTask`, with real Hugging Face checkpoints at regular intervals.
 
-FLOP accounting: ``train_tokens`` counts every position of every (padded) batch the model ran forward and backward
-(``batch_size x padded_length`` per step); ``train_flops = ttc_fast.training_flops(spec, train_tokens,
+FLOP accounting: ``train_tokens`` counts every position of every batch the model ran forward and backward; batches
+are padded to the task's fixed ``max_len``, so a step is exactly ``batch_size x max_len`` tokens and the budget of
+the whole run is known before it starts (:func:`total_train_tokens`); ``train_flops = ttc_fast.training_flops(spec, train_tokens,
 seq_len=task.max_len)`` with ``spec = ModelSpec.from_hf_config(config)`` (Kaplan convention: 6 x non-embedding
 parameters per token plus the causal attention term; a multiply-add = 2 FLOPs).
 
@@ -76,19 +77,22 @@ def llama_config(task: ChainTask, model_size: str):
                        rope_theta=10000.0, rms_norm_eps=1e-5, hidden_act="silu", **MODEL_SIZES[model_size])
 
 
-def encode_batch(tokenizer, problems: list[Problem]):
-    """``(input_ids, labels)`` int64 tensors ``(B, T)``, T = longest sequence in the batch; ``<bos>`` prompt
-    answer ``<eos>``, right-padded with ``<pad>``. Labels are -100 except on the answer tokens and ``<eos>``: the
-    prompt digits are random, so only the completion is learnable."""
+def encode_batch(tokenizer, problems: list[Problem], width: int | None = None):
+    """``(input_ids, labels)`` int64 tensors ``(B, T)``, T = ``width`` (default: the longest sequence in the
+    batch); ``<bos>`` prompt answer ``<eos>``, right-padded with ``<pad>``. Labels are -100 except on the answer tokens and ``<eos>``: the
+    prompt digits are random, so only the completion (running values) is learnable."""
     import torch
 
     rows, masks = [], []
     for p in problems:
         prompt = tokenizer.encode(p.prompt).ids                       # starts with <bos>
-        answer = tokenizer.encode(p.answer, add_special_tokens=False).ids + [EOS_ID]
+        answer = tokenizer.encode(p.completion, add_special_tokens=False).ids + [EOS_ID]
         rows.append(prompt + answer)
         masks.append([False] * len(prompt) + [True] * len(answer))
-    width = max(len(r) for r in rows)
+    longest = max(len(r) for r in rows)
+    width = longest if width is None else width
+    if longest > width:
+        raise ValueError(f"width must be >= the longest sequence ({longest}); got {width}")
     ids = torch.full((len(rows), width), PAD_ID, dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
     for i, (r, m) in enumerate(zip(rows, masks)):
@@ -114,8 +118,7 @@ def checkpoint_steps(cfg: TrainConfig) -> list[int]:
 
 
 def total_train_tokens(task: ChainTask, cfg: TrainConfig) -> int:
-    """Upper bound of the tokens a full run processes (every batch padded to ``task.max_len``); the demo uses the
-    measured count at the last step as the budget, this is only for planning."""
+    """Tokens the full run processes: every batch is padded to ``task.max_len``."""
     return cfg.steps * cfg.batch_size * task.max_len
 
 
@@ -152,7 +155,7 @@ def train(task: ChainTask, cfg: TrainConfig, out_dir: str | os.PathLike, *,
     model.train()
     t0 = time.perf_counter()
     for step in range(cfg.steps):
-        ids, labels = encode_batch(tokenizer, task.train_batch(cfg.batch_size))
+        ids, labels = encode_batch(tokenizer, task.train_batch(cfg.batch_size), task.max_len)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         loss = model(input_ids=ids, attention_mask=(ids != PAD_ID).long(), labels=labels).loss
