@@ -187,8 +187,16 @@ def train(task: ChainTask, cfg: TrainConfig, out_dir: str | os.PathLike, *,
 def save_checkpoint(model, tokenizer, ckpt: Checkpoint, cfg: TrainConfig, *, elapsed: float = 0.0) -> None:
     """Writes the checkpoint directory (weights via ``save_pretrained`` in safetensors, tokenizer, trainer state).
     The trainer state is written last, through a rename, so a directory with it is complete."""
+    from transformers.utils import logging as hf_logging
+
     os.makedirs(ckpt.path, exist_ok=True)
-    model.save_pretrained(ckpt.path, safe_serialization=True)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()      # one "Writing model shards" bar per checkpoint is noise
+    try:
+        model.save_pretrained(ckpt.path, safe_serialization=True)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     save_tokenizer(tokenizer, ckpt.path)
     state = {"global_step": ckpt.step, "num_input_tokens_seen": ckpt.train_tokens,
              "train_tokens": ckpt.train_tokens, "train_flops": ckpt.train_flops,
