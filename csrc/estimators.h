@@ -249,13 +249,8 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
       E.swap(En);
       rle += w;
     }
-    const int64_t rfree = R - rle - [&] {
-      int64_t t = 0;
-      for (const auto& cp : comps) if (!cp.tie_u) t += cp.size;
-      return t;
-    }() + 0;
-    // rfree above = free pool only (tie_u clusters and strict clusters removed); strict clusters get 0.
-    const int64_t rf = rfree;
+    // free pool (abstentions under "exclude"); clusters that may not tie (not tie_u) receive no draw at x = 1
+    const int64_t rf = free_pool;
     for (size_t j = 0; j < NK; ++j) {
       const int64_t k = kneed[j], s = k - 1;
       if (s < 0 || s > R || c < 1) continue;
@@ -572,7 +567,8 @@ inline uint64_t splitmix64(uint64_t& s) {
   return z ^ (z >> 31);
 }
 inline uint64_t bounded(uint64_t& s, uint64_t m) {  // uniform in [0, m)
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(splitmix64(s)) * m) >> 64);
+  __extension__ typedef unsigned __int128 u128;  // GCC/Clang: Lemire's multiply-shift
+  return static_cast<uint64_t>((static_cast<u128>(splitmix64(s)) * m) >> 64);
 }
 
 // Each draw: a uniform k-subset; each non-abstaining sample votes for its cluster with weight = its

@@ -323,6 +323,18 @@ def test_string_answers_lists_and_torch():
     assert abs(r3.mean[0] - 8 / 15) < TOL
 
 
+def test_ragged_python_lists():
+    answers = [["7", "7", "8"], ["1", None, "2", "1", "3"]]
+    correct = [[True, True, False], [False, False, True, False, False]]
+    r = ttc_fast.maj_at_k(answers, correct, [1, 3], per_problem=True)
+    for p, (a, c) in enumerate(zip(answers, correct)):
+        ids = ttc_fast.cluster_answers([a])[0].tolist()
+        for j, k in enumerate((1, 3)):
+            assert abs(r.per_problem[p, j] - float(oracle.maj_at_k(ids, c, k))) < TOL
+    b = ttc_fast.best_of_k([[0.2, 0.9, 0.1], [0.5, 0.4, 0.3, 0.2, 0.1]], correct, [2], per_problem=True)
+    assert abs(b.per_problem[0, 0] - float(oracle.best_of_k([0.2, 0.9, 0.1], correct[0], 2))) < TOL
+
+
 def test_no_torch_import_at_module_import():
     import subprocess
     code = "import sys, ttc_fast, ttc_fast.estimators; ttc_fast.pass_at_k([4],[1]); print('torch' in sys.modules)"

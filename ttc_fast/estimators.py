@@ -14,6 +14,7 @@ Conventions (all functions):
 - ``ks=None`` means every k from 1 to ``min_i n_i``. A k larger than a problem's n raises ValueError unless
   ``lenient=True`` (then that problem's value is NaN and the dataset mean skips it).
 - Inputs may be numpy arrays, (nested) Python lists or CPU torch tensors (torch is never imported here).
+  Ragged nested lists are padded (answers -2, correct False, scores NaN for best-of-k).
 - ``stderr`` = std(per-problem values, ddof=1) / sqrt(P), 0 when P == 1.
 - ``bootstrap=B > 0`` resamples problems with replacement B times (seeded by ``seed``) and fills
   ``bootstrap_stderr`` (std of the B resampled means) and the 95% percentile interval ``ci_low``/``ci_high``.
@@ -80,6 +81,15 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     return arr
+
+
+def _pad_ragged(x: Any, fill: Any) -> Any:
+    """Nested Python lists with rows of different lengths -> rectangular lists padded with ``fill``."""
+    if isinstance(x, (list, tuple)) and x and all(isinstance(r, (list, tuple)) for r in x):
+        width = max(len(r) for r in x)
+        if any(len(r) != width for r in x):
+            return [list(r) + [fill] * (width - len(r)) for r in x]
+    return x
 
 
 def _int_array(x: Any, name: str, ndim: int) -> np.ndarray:
@@ -263,8 +273,8 @@ def maj_at_k(answers: Any, correct: Any, ks: Any = None, *, tie: str = "random",
 
     A k-subset scores only if it contains at least one correct sample. Exact (no sampling); stable to n = 10^4.
     """
-    a = _answers(answers)
-    cor = _bool_array(correct, "correct", a.shape, "answers")
+    a = _answers(_pad_ragged(answers, -2))
+    cor = _bool_array(_pad_ragged(correct, False), "correct", a.shape, "answers")
     k_arr = _ks(ks, int(_lengths(a).min()))
     _check_k_le_n(k_arr, _lengths(a), lenient)
     values = _C.maj_at_k(a, cor, k_arr, _tie(tie), _abstain(abstain), lenient)
@@ -309,13 +319,13 @@ def best_of_k(scores: Any, correct: Any, ks: Any = None, *, per_problem: bool = 
         correct: bool ``(P, N)``.
         Other arguments: see :func:`pass_at_k`. With score = correctness this equals pass@k.
     """
-    s = _as_array(scores, "scores")
+    s = _as_array(_pad_ragged(scores, np.nan), "scores")
     if s.dtype == bool or s.dtype.kind not in "iuf":
         raise TypeError(f"scores must be real numbers, got dtype {s.dtype}")
     if s.ndim != 2:
         raise ValueError(f"scores must be 2-D (num_problems, num_samples), got shape {s.shape}")
     s = np.ascontiguousarray(s, dtype=np.float64)
-    cor = _bool_array(correct, "correct", s.shape, "scores")
+    cor = _bool_array(_pad_ragged(correct, False), "correct", s.shape, "scores")
     if np.isinf(s).any():
         raise ValueError(f"scores must be finite, got {s[np.isinf(s)][0]}")
     nan = np.isnan(s)
@@ -338,9 +348,9 @@ def weighted_maj_at_k(answers: Any, scores: Any, correct: Any, ks: Any = None, *
     ``mc_stderr`` (K,) is the Monte Carlo standard error of ``mean``; results depend only on ``seed`` (not on
     the thread count). Shapes as in :func:`maj_at_k`; ``scores`` float ``(P, N)``, finite where not padding.
     """
-    a = _answers(answers)
-    s = _float_array(scores, "scores", a.shape, "answers")
-    cor = _bool_array(correct, "correct", a.shape, "answers")
+    a = _answers(_pad_ragged(answers, -2))
+    s = _float_array(_pad_ragged(scores, 0.0), "scores", a.shape, "answers")
+    cor = _bool_array(_pad_ragged(correct, False), "correct", a.shape, "answers")
     if not isinstance(draws, (int, np.integer)) or isinstance(draws, bool) or draws < 1:
         raise ValueError(f"draws must be a positive int, got {draws!r}")
     valid = a != -2
@@ -355,7 +365,7 @@ def weighted_maj_at_k(answers: Any, scores: Any, correct: Any, ks: Any = None, *
 def cluster_answers(answers: Sequence[Sequence[str | None]]) -> np.ndarray:
     """Cluster string answers per problem: ``(P, N)`` int64 ids (0, 1, ... in order of first appearance).
 
-    ``None`` (or -1) -> -1 (abstention). Ragged rows are padded with -2. Answers are compared as exact strings
+    ``None`` (or -1) -> -1 (abstention); -2 (or a ragged row's missing tail) -> -2 padding. Answers are compared as exact strings
     (normalise them first, e.g. with ``ttc_fast.extract``).
     """
     if isinstance(answers, (str, bytes)) or not isinstance(answers, Sequence):
@@ -373,8 +383,10 @@ def cluster_answers(answers: Sequence[Sequence[str | None]]) -> np.ndarray:
     for p, row in enumerate(answers):
         ids: dict[str, int] = {}
         for i, ans in enumerate(row):
-            if ans is None or (isinstance(ans, (int, np.integer)) and not isinstance(ans, bool) and ans == -1):
+            if ans is None:
                 out[p, i] = -1
+            elif isinstance(ans, (int, np.integer)) and not isinstance(ans, bool) and ans in (-1, -2):
+                out[p, i] = ans  # already an abstention / padding marker
             elif isinstance(ans, str):
                 out[p, i] = ids.setdefault(ans, len(ids))
             else:
