@@ -111,3 +111,10 @@ def test_torch_free():
     code = "import sys, ttc_fast.extract as e; e.extract('1'); e.grade([['1']], ['1']); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_package_level_name_after_module_import():
+    code = ("import ttc_fast; from ttc_fast.extract import grade; "
+            "print(ttc_fast.extract('a 12 b'), ttc_fast.extract(['x 3'], 'number'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "12 ['3']"

@@ -200,12 +200,12 @@ def test_cli_bench_sampling(tmp_path, capsys):
     from ttc_fast.cli import main
     M.build("llama", tmp_path, seed=3)
     rc = main(["bench-sampling", "--model", str(tmp_path), "--prompts", "2", "--n", "3", "--prompt-len", "5",
-               "--new-tokens", "4", "--baseline", "hf", "--device", "cpu"])
+               "--new-tokens", "4", "--baseline", "all", "--device", "cpu"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "2 prompts x n=3, prompt 5 tokens, 4 new tokens" in out
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("ttc_fast ", "hf "))}
-    assert set(rows) == {"ttc_fast", "hf"}
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("ttc_fast ", "hf ", "hf-prefill-once "))}
+    assert set(rows) == {"ttc_fast", "hf", "hf-prefill-once"}
     assert float(rows["ttc_fast"][1]) > 0 and float(rows["hf"][1]) > 0  # tokens/s
     assert main(["bench-sampling", "--model", str(tmp_path), "--prompts", "0"]) == 2  # named error, exit 2
     assert "--prompts must be >= 1" in capsys.readouterr().err

@@ -393,7 +393,9 @@ def _add_bench_sampling_parser(sub) -> None:
     p.add_argument("--n", type=int, default=64, help="samples per prompt")
     p.add_argument("--prompt-len", type=int, default=1000)
     p.add_argument("--new-tokens", type=int, default=256)
-    p.add_argument("--baseline", choices=["none", "hf"], default="none")
+    p.add_argument("--baseline", choices=["none", "hf", "hf-prefill-once", "all"], default="none",
+                   help="hf: generate(num_return_sequences=n, do_sample=True); hf-prefill-once: HF forward, prompt "
+                        "prefilled once and its cache repeated n times, multinomial decode loop; all: both")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, help="float32 / bfloat16 / float16 (default: bf16 on cuda, fp32 on cpu)")
     p.add_argument("--temperature", type=float, default=0.8)
@@ -419,7 +421,7 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
         raise ValueError(f"--dtype must be float32, bfloat16 or float16, got {dtype!r}")
     hf = None
     if args.model:
-        if args.baseline == "hf":
+        if args.baseline != "none":
             import transformers
             hf = transformers.AutoModelForCausalLM.from_pretrained(args.model, dtype=tdtype).to(device).eval()
             model = load_model(hf)  # same tensors for both implementations
@@ -435,9 +437,12 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
     limit = ideal / bw
     results = [bench.run_ttc_fast(model, prompts, args.n, args.new_tokens, temperature=args.temperature,
                                   seed=args.seed, batch_tokens=args.batch_tokens)]
-    if args.baseline == "hf":
+    if args.baseline in ("hf", "all"):
         results.append(bench.run_hf(hf, prompts, args.n, args.new_tokens, temperature=args.temperature,
                                     seed=args.seed))
+    if args.baseline in ("hf-prefill-once", "all"):
+        results.append(bench.run_hf_prefill_once(hf, prompts, args.n, args.new_tokens,
+                                                 temperature=args.temperature, seed=args.seed))
     print(f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on {device}  "
           f"({torch.get_num_threads()} threads)" if device == "cpu" else
           f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on "

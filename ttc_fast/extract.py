@@ -6,6 +6,8 @@ Torch-free. ``extract`` maps each text to an answer string (or None: nothing fou
 from __future__ import annotations
 
 import re
+import sys
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -162,3 +164,15 @@ def grade(extracted: Sequence[Sequence[str | None]], references: Sequence[Any]) 
             ids[p, j] = seen.setdefault(a, len(seen))
             correct[p, j] = a in ok
     return ids, correct
+
+
+class _CallableModule(types.ModuleType):
+    """``ttc_fast.extract`` names both this module and its function. Importing the module (``from
+    ttc_fast.extract import grade``) binds the package attribute to the module, which would shadow the function
+    exported by ``ttc_fast.__init__``; so the module object itself forwards calls to :func:`extract`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return extract(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -127,6 +127,35 @@ def run_hf(hf, prompts, n: int, new_tokens: int, *, temperature: float = 0.8, se
     return Result("hf", total, first, step, len(prompts) * n * new_tokens)
 
 
+def run_hf_prefill_once(hf, prompts, n: int, new_tokens: int, *, temperature: float = 0.8,
+                        seed: int = 0) -> Result:
+    """The strongest plain-transformers loop (design note B5): prefill each prompt once, repeat its KV cache n
+    times (``DynamicCache.batch_repeat_interleave``), then decode all samples with ``torch.multinomial``."""
+    dev = next(hf.parameters()).device
+    ids = torch.tensor(prompts, device=dev)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    _sync(dev)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = hf(ids, use_cache=True, logits_to_keep=1)
+        cache = out.past_key_values
+        cache.batch_repeat_interleave(n)
+        logits = out.logits[:, -1].float().repeat_interleave(n, dim=0)
+        _sync(dev)
+        t_prefill = time.perf_counter() - t0
+        pos = ids.shape[1]
+        for step in range(new_tokens):
+            tok = torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=gen)  # [B, 1]
+            if step + 1 == new_tokens:
+                break
+            position_ids = torch.full_like(tok, pos + step)
+            logits = hf(tok, past_key_values=cache, use_cache=True, position_ids=position_ids).logits[:, -1].float()
+    _sync(dev)
+    total = time.perf_counter() - t0
+    step = (total - t_prefill) / max(1, new_tokens - 1)
+    return Result("hf-prefill-once", total, t_prefill, step, len(prompts) * n * new_tokens)
+
+
 def _sync(dev) -> None:
     if torch.device(dev).type == "cuda":
         torch.cuda.synchronize()

@@ -255,12 +255,9 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
     _sync(dev)
     timings["prefill"] += time.perf_counter() - t0
 
-    # per-row bookkeeping (host): global (prompt, sample) of every row of the current cache
-    row_prompt = [batch[r // n] for r in range(T)]
-    row_sample = [r % n for r in range(T)]
     row_local = torch.arange(T, device=dev) // n  # prompt index within the batch
     plen = torch.tensor([len(p) for p in prompts], dtype=torch.int64, device=dev)
-    seeds = torch.tensor([derive_seed(seed, row_prompt[r], row_sample[r]) for r in range(T)], dtype=torch.int64,
+    seeds = torch.tensor([derive_seed(seed, batch[r // n], r % n) for r in range(T)], dtype=torch.int64,
                          device=dev)
     S = max(1, max_new - 1)
     shape = (T, S, a.num_kv_heads, a.head_dim)
@@ -273,58 +270,59 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
         attn_lens=torch.zeros(T, dtype=torch.int32, device=dev),
         attn_out=torch.empty((T, a.num_heads, a.head_dim), dtype=model.dtype, device=dev))
     decoder = _Decoder(model, cache, cuda_graph)
-    eos = set(model.eos_token_ids)
+    eos = np.array(sorted(set(model.eos_token_ids)), dtype=np.int64)
     window = max((len(s) for s in stops), default=0) + 2
-    active = [True] * T
-    n_active = T
+    # host buffers over the batch's original rows; `rows` maps cache rows -> original rows (compaction)
+    tok_buf = np.zeros((T, max_new), dtype=np.int64)
+    lp_buf = np.zeros((T, max_new), dtype=np.float32)
+    length = np.zeros(T, dtype=np.int64)
+    reason = np.zeros(T, dtype=np.int8)  # 0 active, 1 eos, 2 stop, 3 length
+    rows = np.arange(T)
 
+    greedy = sampling["temperature"] == 0.0
     logits = last_logits.repeat_interleave(n, dim=0)  # [T, V]: the n samples of a prompt share its last logits
     for step in range(max_new):
         t0 = time.perf_counter()
-        tok = sample_tokens(logits, seeds=seeds, offsets=step, **sampling)
+        if greedy:  # what sample_tokens does at temperature 0 (first index among ties), without drawing noise
+            tok = torch.argmax(logits, dim=1)
+        else:
+            tok = sample_tokens(logits, seeds=seeds, offsets=step, **sampling)
         lp = torch.log_softmax(logits, dim=-1).gather(1, tok[:, None]).squeeze(1)
-        tok_h, lp_h = tok.tolist(), lp.tolist()
+        tok_h, lp_h = tok.cpu().numpy(), lp.cpu().numpy()
         timings["sample"] += time.perf_counter() - t0
-        for r in range(len(tok_h)):
-            if not active[r]:
-                continue
-            pi, sj = row_prompt[r], row_sample[r]
-            seq = out_tokens[pi][sj]
-            seq.append(tok_h[r])
-            out_lp[pi][sj].append(lp_h[r])
-            timings["tokens"] += 1
-            reason = None
-            if tok_h[r] in eos:
-                reason = "eos"
-            elif stops:
-                tail = model.tokenizer.decode(seq[-window:], skip_special_tokens=True)
-                if any(s in tail for s in stops):
-                    reason = "stop"
-            if reason is None and len(seq) >= max_new:
-                reason = "length"
-            if reason is not None:
-                reasons[pi][sj] = reason
-                active[r] = False
-                n_active -= 1
-                if bar is not None:
-                    bar.update(1)
-        if n_active == 0:
+        live = reason[rows] == 0  # cache rows still generating (finished rows linger until compaction)
+        r_live = rows[live]
+        tok_buf[r_live, step] = tok_h[live]
+        lp_buf[r_live, step] = lp_h[live]
+        length[r_live] = step + 1
+        timings["tokens"] += int(live.sum())
+        ended = np.isin(tok_buf[r_live, step], eos)
+        reason[r_live[ended]] = 1
+        if stops:
+            for r in r_live[~ended]:
+                tail = model.tokenizer.decode(tok_buf[r, max(0, step + 1 - window): step + 1].tolist(),
+                                              skip_special_tokens=True)
+                if any(st in tail for st in stops):
+                    reason[r] = 2
+        if step + 1 == max_new:
+            reason[r_live[reason[r_live] == 0]] = 3
+        if bar is not None:
+            bar.update(int((reason[r_live] != 0).sum()))
+        live = reason[rows] == 0
+        n_live = int(live.sum())
+        if n_live == 0:
             break
-        rows = len(active)
-        if n_active <= (rows // 2 if decoder.use_graph else (3 * rows) // 4):
-            keep = [r for r in range(rows) if active[r]]
-            idx = torch.tensor(keep, dtype=torch.int64, device=dev)
+        if n_live <= (len(rows) // 2 if decoder.use_graph else (3 * len(rows)) // 4):
+            idx = torch.from_numpy(np.nonzero(live)[0]).to(dev)
             counts = torch.bincount(row_local[idx], minlength=P)
             cache.qo_indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)]).to(torch.int32)
             cache.k_suffix = [k.index_select(0, idx) for k in cache.k_suffix]
             cache.v_suffix = [v.index_select(0, idx) for v in cache.v_suffix]
             cache.suffix_lens = cache.suffix_lens.index_select(0, idx)
             cache.attn_lens = torch.empty_like(cache.suffix_lens)
-            cache.attn_out = cache.attn_out[: len(keep)].clone()
-            row_prompt = [row_prompt[r] for r in keep]
-            row_sample = [row_sample[r] for r in keep]
+            cache.attn_out = cache.attn_out[:n_live].clone()
+            rows = rows[live]
             row_local, seeds, tok = row_local[idx], seeds[idx], tok[idx]
-            active = [True] * len(keep)
             decoder = _Decoder(model, cache, decoder.use_graph)
         t0 = time.perf_counter()
         positions = plen[row_local] + cache.suffix_lens.long()
@@ -333,6 +331,12 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
         _sync(dev)
         timings["decode"] += time.perf_counter() - t0
         timings["decode_steps"] += 1
+    names = {1: "eos", 2: "stop", 3: "length"}
+    for r in range(T):
+        pi, sj = batch[r // n], r % n
+        out_tokens[pi][sj] = tok_buf[r, :length[r]].tolist()
+        out_lp[pi][sj] = lp_buf[r, :length[r]].astype(np.float64).tolist()
+        reasons[pi][sj] = names[int(reason[r])]
 
 
 def _sync(dev: torch.device) -> None:
