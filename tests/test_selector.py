@@ -386,3 +386,10 @@ def test_naive_matches_lightning_early_stopping():
             assert got == want, (trial, i, vals.tolist())
             if want:
                 break
+
+
+def test_select_progress_bar_and_frozen_decision(capsys):
+    d = select(exact_records(40, XS[:6]), budget_flops=BUDGET, strategy="pass", progress=True)
+    assert "select" in capsys.readouterr().err  # tqdm writes to stderr
+    with pytest.raises(Exception):
+        d.k = 3  # frozen dataclass

@@ -14,8 +14,8 @@ Two methods share the bookkeeping (monotone filter, projection, FLOPs condition,
   2. monotone filter: keep the points at or above the running maximum of the earlier points;
   3. least-squares fit of A(F) = a·(1 - exp(-b·x)) + c with x = F / budget (normalised FLOPs), starting values
      from the best point of a profile over b (log grid 1e-3..1e3; for fixed b the model is linear in a, c),
-     bounds a in [0, 2], b in [1e-4, 1e4], c in [-1, 1] (``scipy.optimize.curve_fit``, analytic Jacobian); projection A_hat = A(x=1) clipped to [0, 1]; fewer than
-     ``min_points`` kept points: no projection, no stop;
+     bounds a in [0, 2], b in [1e-4, 1e4], c in [-1, 1] (``scipy.optimize.curve_fit``, analytic Jacobian);
+     projection A_hat = A(x=1) clipped to [0, 1]; fewer than ``min_points`` kept points: no projection, no stop;
   4. TTC curve of the checkpoint at K = 1, 2, 4 (one draw of n >= 4 samples, unbiased estimator), sigmoid fit
      A_K = L / (1 + exp(-s·(K - x0))) (bounds L in [0, 1], s in [1e-3, 50], x0 in [-50, 50]), K* = smallest
      integer K <= k_max (default 1024) with fitted A_K >= A_hat (closed form, checked against its neighbour);
@@ -56,7 +56,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
