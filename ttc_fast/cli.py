@@ -472,15 +472,15 @@ def _add_demo_parser(sub) -> None:
                        "Writes REPORT.md, figures, checkpoints and eval logs into --out.")
     p.add_argument("--out", default="ttc_demo", help="output directory (default ./ttc_demo)")
     p.add_argument("--quick", action="store_true", help="tiny settings: under 2 minutes (tests, CI)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 1200; quick 300)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 2400; quick 400)")
     p.add_argument("--model-size", choices=["tiny", "small", "base"], default=None,
-                   help="model shape (default small; quick tiny)")
+                   help="model shape (default small)")
     p.add_argument("--n", type=int, default=None, help="samples per validation problem and checkpoint")
     p.add_argument("--n-test", type=int, default=None, help="samples per test problem in the final evaluation")
     p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     p.add_argument("--num-ops", type=int, default=None, help="operations per problem (task difficulty; default 4)")
     p.add_argument("--noise", type=float, default=None,
-                   help="per-step mistake rate of the training chains (default 0.3)")
+                   help="per-step mistake rate of the training chains (default 0.05)")
     p.add_argument("--patience", type=int, default=None, help="selector patience in evaluations")
     p.add_argument("--strategy", choices=["maj", "pass"], default=None, help="TTC strategy (default maj)")
     p.add_argument("--seed", type=int, default=None, help="seed of task, model and sampling (default 0)")

@@ -35,13 +35,13 @@ from ttc_fast.evallog import append_record, make_record, record_arrays
 @dataclass
 class DemoConfig:
     """Everything a demo run depends on. :meth:`preset` gives the full and the ``--quick`` settings."""
-    steps: int = 1200
-    checkpoint_every: int = 75
+    steps: int = 2400
+    checkpoint_every: int = 150
     model_size: str = "small"
     batch_size: int = 64
     lr: float = 3e-3
     num_ops: int = 4
-    noise: float = 0.3       # per-step mistake rate of the training chains (see ChainTask)
+    noise: float = 0.05      # per-step mistake rate of the training chains (see ChainTask)
     num_val: int = 64
     num_test: int = 256
     n: int = 16              # samples per validation problem at every checkpoint (what the selector sees)
