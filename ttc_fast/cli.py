@@ -504,7 +504,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     rows = []
     for name, r in s["rules"].items():
         if r["stopped"]:
-            rows.append([name, r["step"], r["k"], f"{100 * r['test_acc']:.1f}%",
+            k = str(r["k"]) if r["k"] == r["test_k"] else f"{r['k']} (>{r['test_k']})"
+            rows.append([name, r["step"], k, f"{100 * r['test_acc']:.1f}%",
                          f"{100 * r['diff_vs_final_acc1']:+.1f}±{100 * r['diff_stderr']:.1f}", r["verdict"],
                          f"{100 * r['flops_saved']:.1f}%", f"{100 * r['net_flops_saved']:.1f}%",
                          f"{r['break_even_queries']:.3g}"])

@@ -327,7 +327,8 @@ def _write_report(out: str, cfg: DemoConfig, s: dict[str, Any], rules, test, che
          "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for name, r in s["rules"].items():
         if r["stopped"]:
-            L.append(f"| {names[name]} | {r['step']} | {r['k']} | {_fmt_pct(r.get('val_acc_at_k'))} | "
+            kk = str(r["k"]) if r["k"] == r["test_k"] else f"{r['k']} (test at K={r['test_k']}: n_test)"
+            L.append(f"| {names[name]} | {r['step']} | {kk} | {_fmt_pct(r.get('val_acc_at_k'))} | "
                      f"{_fmt_pct(r['test_acc'], r['test_acc_stderr'])} | "
                      f"{100 * r['diff_vs_final_acc1']:+.1f} ± {100 * r['diff_stderr']:.1f} pts | "
                      f"**{r['verdict']}** | {_fmt_pct(r['flops_saved'])} | {_fmt_pct(r['net_flops_saved'])} | "
