@@ -529,7 +529,9 @@ def _add_eval_parser(sub) -> None:
     p.add_argument("checkpoints", nargs="+", help="checkpoint directories (config.json + safetensors + tokenizer)")
     p.add_argument("--data", required=True, help="problems JSONL: {\"id\", \"prompt\", \"answer\"} per line")
     p.add_argument("--out", required=True, help="eval log to append to (JSONL)")
-    p.add_argument("--n", type=int, default=64, help="samples per problem (default 64)")
+    p.add_argument("--n", "--num-samples", dest="n", type=int, default=64,
+                   help="samples per problem (default 64); under torchrun spell it --num-samples (torchrun's own "
+                        "parser takes --n as an abbreviation of its options)")
     p.add_argument("--max-new-tokens", type=int, default=512, help="default 512")
     p.add_argument("--extract", default="number", help="number | boxed | code | regex:<pattern> (default number)")
     p.add_argument("--temperature", type=float, default=0.8)
