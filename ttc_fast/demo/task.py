@@ -132,7 +132,7 @@ class ChainTask:
 
     def _draw_split(self, rng: np.random.Generator, count: int, name: str, held: set[str]) -> list[Problem]:
         out: list[Problem] = []
-        for _ in range(count * 1000):
+        for _ in range(count * 100):
             if len(out) == count:
                 break
             p = make_problem(rng, self._num_ops(rng), f"{name}-{len(out)}")
