@@ -374,6 +374,8 @@ def _cmd_estimate(args) -> int:
 
 
 _PARSERS.append(_add_estimate_parser)
+
+
 def _add_bench_sampling_parser(sub) -> None:
     p = sub.add_parser(
         "bench-sampling",
@@ -459,6 +461,146 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
 
 
 _PARSERS.append(_add_bench_sampling_parser)
+
+
+# ---- demo / eval / ingest (ttc_fast/demo, ttc_fast/evaluate.py, ttc_fast/ingest.py) ------------------------
+def _add_demo_parser(sub) -> None:
+    p = sub.add_parser("demo", help="a real TTC-aware training run on a built-in task, judged on held-out data",
+                       description="Trains a small Llama from scratch on chains of arithmetic mod 10, samples every "
+                       "checkpoint, feeds the TTC-aware selector (exact and the paper's sigmoid) and naive early "
+                       "stopping online without stopping, then judges their decisions on a held-out test split. "
+                       "Writes REPORT.md, figures, checkpoints and eval logs into --out.")
+    p.add_argument("--out", default="ttc_demo", help="output directory (default ./ttc_demo)")
+    p.add_argument("--quick", action="store_true", help="tiny settings: under 2 minutes (tests, CI)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 2400; quick 400)")
+    p.add_argument("--model-size", choices=["tiny", "small", "base"], default=None,
+                   help="model shape (default small)")
+    p.add_argument("--n", type=int, default=None, help="samples per validation problem and checkpoint")
+    p.add_argument("--n-test", type=int, default=None, help="samples per test problem in the final evaluation")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    p.add_argument("--num-ops", type=int, default=None, help="operations per problem (task difficulty; default 4)")
+    p.add_argument("--noise", type=float, default=None,
+                   help="per-step mistake rate of the training chains (default 0.05)")
+    p.add_argument("--patience", type=int, default=None, help="selector patience in evaluations")
+    p.add_argument("--strategy", choices=["maj", "pass"], default=None, help="TTC strategy (default maj)")
+    p.add_argument("--seed", type=int, default=None, help="seed of task, model and sampling (default 0)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    from ttc_fast._table import format_table
+    from ttc_fast.demo.run import DemoConfig, run_demo
+
+    cfg = DemoConfig.preset(args.quick, steps=args.steps, model_size=args.model_size, n=args.n,
+                            n_test=args.n_test, checkpoint_every=args.checkpoint_every, num_ops=args.num_ops,
+                            noise=args.noise, patience=args.patience, strategy=args.strategy, seed=args.seed)
+    s = run_demo(args.out, cfg, progress=args.progress)
+    f = s["final"]
+    print(f"\nfinal checkpoint (step {f['step']}): test accuracy with 1 sample {100 * f['test_acc1']:.1f}%"
+          f" ± {100 * f['test_acc1_stderr']:.1f}")
+    rows = []
+    for name, r in s["rules"].items():
+        if r["stopped"]:
+            k = str(r["k"]) if r["k"] == r["test_k"] else f"{r['k']} (>{r['test_k']})"
+            rows.append([name, r["step"], k, f"{100 * r['test_acc']:.1f}%",
+                         f"{100 * r['diff_vs_final_acc1']:+.1f}±{100 * r['diff_stderr']:.1f}", r["verdict"],
+                         f"{100 * r['flops_saved']:.1f}%", f"{100 * r['net_flops_saved']:.1f}%",
+                         f"{r['break_even_queries']:.3g}"])
+        else:
+            rows.append([name, "never", "-", f"{100 * r['test_acc']:.1f}%", "-", "no stop", "0%", "0%", "-"])
+    print(format_table(["rule", "stop step", "K*", "test acc", "vs final (pts)", "verdict", "FLOPs saved",
+                        "net", "break-even queries"], rows))
+    print(f"report: {os.path.join(args.out, 'REPORT.md')}  (wall time {s['wall_time_s']:.0f} s)")
+    return 0
+
+
+_PARSERS.append(_add_demo_parser)
+
+
+def _add_eval_parser(sub) -> None:
+    p = sub.add_parser("eval", help="sample checkpoints on a problem set and write the eval log",
+                       description="n samples per problem for every checkpoint (Hugging Face directories), graded "
+                       "against the reference answers; one eval-log record per checkpoint, appended as soon as it "
+                       "is done (rerunning skips finished checkpoints). Multi-process: torchrun --nproc-per-node N "
+                       "ttc-fast eval ... (gloo on CPU, nccl on GPU); same log as one process with the same seed.")
+    p.add_argument("checkpoints", nargs="+", help="checkpoint directories (config.json + safetensors + tokenizer)")
+    p.add_argument("--data", required=True, help="problems JSONL: {\"id\", \"prompt\", \"answer\"} per line")
+    p.add_argument("--out", required=True, help="eval log to append to (JSONL)")
+    p.add_argument("--n", "--num-samples", dest="n", type=int, default=64,
+                   help="samples per problem (default 64); under torchrun spell it --num-samples (torchrun's own "
+                        "parser takes --n as an abbreviation of its options)")
+    p.add_argument("--max-new-tokens", type=int, default=512, help="default 512")
+    p.add_argument("--extract", default="number", help="number | boxed | code | regex:<pattern> (default number)")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--stop", action="append", default=None, help="stop string (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chunk-size", type=int, default=32,
+                   help="problems per generate call; the unit of seeding and of sharding across ranks")
+    p.add_argument("--batch-tokens", type=int, default=None, help="KV budget in tokens per generate batch")
+    p.add_argument("--device", default=None, help="default cuda:LOCAL_RANK when available, else cpu")
+    p.add_argument("--dtype", default=None, help="float32 | bfloat16 | float16 (default: checkpoint's)")
+    p.add_argument("--step", type=_positive_ints, default=None, help="steps, one per checkpoint (else trainer state)")
+    p.add_argument("--train-tokens", type=_floats, default=None, help="training tokens, one per checkpoint")
+    p.add_argument("--train-flops", type=_floats, default=None, help="training FLOPs, one per checkpoint")
+    p.add_argument("--seq-len", type=int, default=None, help="training sequence length for the FLOPs attention term")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from ttc_fast.evaluate import evaluate_checkpoints
+
+    evaluate_checkpoints(args.checkpoints, args.data, args.out, n=args.n, max_new_tokens=args.max_new_tokens,
+                         extractor=args.extract, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
+                         stop=args.stop, chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
+                         device=args.device, dtype=args.dtype, steps=args.step, train_tokens=args.train_tokens,
+                         train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress)
+    return 0
+
+
+_PARSERS.append(_add_eval_parser)
+
+
+def _add_ingest_parser(sub) -> None:
+    p = sub.add_parser("ingest", help="convert lm-evaluation-harness --log_samples files into the eval log",
+                       description="One samples_<task>_<time>.jsonl (written by lm_eval --log_samples with "
+                       "repeats: N) per checkpoint; answers extracted from the raw generations, clustered per "
+                       "document and graded against target. Step/tokens/FLOPs from the flags, else from the "
+                       "model directory's trainer_state.json named in lm-eval's results_*.json.")
+    p.add_argument("samples", nargs="+", help="samples_*.jsonl files or directories holding them")
+    p.add_argument("--out", required=True, help="eval log to write (JSONL)")
+    p.add_argument("--extract", default="number", help="number | boxed | code | regex:<pattern> (default number)")
+    p.add_argument("--source", choices=["resps", "filtered", "auto"], default="resps",
+                   help="answers from raw generations (resps) or per-sample filtered_resps")
+    p.add_argument("--step", type=_positive_ints, default=None, help="steps, one per samples file")
+    p.add_argument("--train-tokens", type=_floats, default=None, help="training tokens, one per samples file")
+    p.add_argument("--train-flops", type=_floats, default=None, help="training FLOPs, one per samples file")
+    p.set_defaults(func=_cmd_ingest)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ttc_fast._table import format_table
+    from ttc_fast.ingest import ingest
+
+    recs = ingest(args.samples, args.out, extractor=args.extract, source=args.source, steps=args.step,
+                  train_tokens=args.train_tokens, train_flops=args.train_flops)
+    rows = []
+    for r in recs:
+        corr = [c for p in r["problems"] for c in p["correct"]]
+        abst = sum(a == -1 for p in r["problems"] for a in p["answers"])
+        rows.append([r["step"], len(r["problems"]), r.get("num_samples", "ragged"),
+                     f"{sum(corr) / max(1, len(corr)):.4f}", abst,
+                     "-" if r["train_flops"] is None else f"{r['train_flops']:.3e}"])
+    print(format_table(["step", "problems", "n", "acc@1", "abstentions", "train FLOPs"], rows))
+    print(f"wrote {len(recs)} record(s) to {args.out}")
+    return 0
+
+
+_PARSERS.append(_add_ingest_parser)
 
 
 def main(argv: list[str] | None = None) -> int:

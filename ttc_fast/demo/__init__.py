@@ -1,0 +1,1 @@
+"""The built-in example of ``ttc-fast demo``: a synthetic task, a training loop, and the end-to-end run."""
