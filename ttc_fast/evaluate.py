@@ -135,7 +135,7 @@ def sample_problems(model, prompts: Sequence[str], *, n: int, max_new_tokens: in
                     ) -> dict[int, dict[str, Any]]:
     """Samples the chunks ``chunks`` (default: all) of ``prompts``; returns ``{chunk: {"extracted": [[str|None]],
     "lengths": (p, n) int, "prompt_lens": [int]}}``. See the module docstring for the seeding rule."""
-    from ttc_fast.extract import extract
+    from ttc_fast.answers import extract
     from ttc_fast.runtime import generate
 
     num_chunks = (len(prompts) + chunk_size - 1) // chunk_size
@@ -164,7 +164,7 @@ def sample_problems(model, prompts: Sequence[str], *, n: int, max_new_tokens: in
 def grade_chunks(chunks: dict[int, dict[str, Any]], references: Sequence[Any]) -> dict[str, Any]:
     """Joins chunk results in problem order and grades them: ``answers`` int (P, n), ``correct`` bool (P, n),
     ``extracted``, ``lengths`` (P, n), ``prompt_lens`` (P,)."""
-    from ttc_fast.extract import grade
+    from ttc_fast.answers import grade
 
     order = sorted(chunks)
     extracted = [row for c in order for row in chunks[c]["extracted"]]
@@ -236,7 +236,7 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
                          log: Callable[[str], None] | None = print) -> list[dict]:
     """Evaluates every checkpoint not yet in ``out`` and appends its record; returns the records written by this
     call (rank 0; other ranks return []). Validation of all inputs happens before the first sample is drawn."""
-    from ttc_fast.extract import extract
+    from ttc_fast.answers import extract
     from ttc_fast.runtime import load_model
 
     for name, v, lo in (("n", n, 1), ("max_new_tokens", max_new_tokens, 1), ("chunk_size", chunk_size, 1)):

@@ -131,7 +131,7 @@ def ingest_file(path: str | os.PathLike, *, extractor: Any = "number", source: s
     ``filtered_resps``; ValueError if a document has a single voted value) or ``"auto"`` (filtered when
     per-sample, else resps).
     """
-    from ttc_fast.extract import extract, grade
+    from ttc_fast.answers import extract, grade
 
     if source not in ("resps", "filtered", "auto"):
         raise ValueError(f"source must be 'resps', 'filtered' or 'auto'; got {source!r}")
