@@ -294,7 +294,8 @@ void bind_philox(py::module_& m) {
           // written in place: must already be a C-contiguous, writeable float32 [B, V] array (no copy)
           if (!py::isinstance<py::array_t<float>>(*out) || !(out->flags() & py::array::c_style) ||
               !out->writeable() || out->ndim() != 2 || out->shape(0) != B || out->shape(1) != V)
-            throw std::invalid_argument("philox_uniform_rows: out must be a C-contiguous writeable float32 [B, V] array");
+            throw std::invalid_argument(
+                "philox_uniform_rows: out must be a C-contiguous writeable float32 [B, V] array");
           result = py::reinterpret_borrow<py::array_t<float>>(*out);
         } else {
           result = py::array_t<float>({B, V});

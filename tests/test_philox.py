@@ -9,7 +9,7 @@ import torch
 
 from ttc_fast import _C
 from ttc_fast.ops import philox_uniform, sample_tokens_ref
-from ttc_fast.ops.sampling import _row_uniforms
+from ttc_fast.ops.sampling import _prepare, _row_uniforms, _scaled_logits, _thresholds_ref
 
 
 def torch_rows(seeds: torch.Tensor, offsets: torch.Tensor, V: int) -> torch.Tensor:
@@ -71,25 +71,27 @@ def test_rows_empty_and_bad_arguments():
         _C.philox_uniform_rows(one, one, 5, out=np.zeros((1, 5), dtype=np.float64))
 
 
-def _sample_all_torch(logits, **kw):
-    """sample_tokens_ref with the torch Philox forced (the pre-C++ reference path), for comparison."""
-    from ttc_fast.ops import sampling
-
-    orig = sampling._row_uniforms
-    sampling._row_uniforms = lambda s, o, V: torch_rows(s, o, V)
-    try:
-        return sample_tokens_ref(logits, **kw)
-    finally:
-        sampling._row_uniforms = orig
+def _sample_oracle(logits, *, temperature, top_k=None, top_p=None, min_p=None, seeds, offsets):
+    """The reference algorithm written out plainly: torch Philox, out-of-place Gumbel math, mask every row."""
+    temp, k, p, log_min_p, seeds, offsets = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
+    z = _scaled_logits(logits, temp)
+    thr = _thresholds_ref(z, k, p, log_min_p)
+    u = torch_rows(seeds, offsets, logits.shape[1])
+    score = torch.where(z >= thr[:, None], z - torch.log(-torch.log(u)), torch.full_like(z, float("-inf")))
+    return torch.where(temp == 0, torch.argmax(logits.float(), dim=1), torch.argmax(score, dim=1))
 
 
+# plain temperature (no mask pass needed), every filter, per-row temperatures with a greedy row, min-p only
 @pytest.mark.parametrize("kw", [dict(temperature=0.8), dict(temperature=1.3, top_k=7, top_p=0.9, min_p=0.01),
-                                dict(temperature=torch.tensor([0.0, 0.5, 1.0, 2.0]), top_p=0.5)])
-def test_sample_tokens_ref_same_tokens_as_torch_philox(kw):
+                                dict(temperature=torch.tensor([0.0, 0.5, 1.0, 2.0]), top_p=0.5),
+                                dict(temperature=1.0, min_p=0.2)])
+def test_sample_tokens_ref_same_tokens_as_plain_algorithm(kw):
     g = torch.Generator().manual_seed(3)
     B, V = 4, 997
     logits = torch.randn(B, V, generator=g) * 3
+    logits[1, ::5] = float("-inf")  # banned tokens
+    logits[2, 10] = float("nan")  # a NaN token is never drawn (its z >= thr is False)
     seeds = torch.tensor([-3, 0, 2**62 + 11, 77], dtype=torch.int64)
     for offsets in (0, 5, torch.tensor([0, 2**32 // V, 9, 2**40], dtype=torch.int64)):
-        assert torch.equal(sample_tokens_ref(logits, seeds=seeds, offsets=offsets, **kw),
-                           _sample_all_torch(logits, seeds=seeds, offsets=offsets, **kw))
+        got = sample_tokens_ref(logits, seeds=seeds, offsets=offsets, **kw)
+        assert torch.equal(got, _sample_oracle(logits, seeds=seeds, offsets=offsets, **kw))

@@ -171,7 +171,10 @@ def _sample_torch(logits, temp, k, p, log_min_p, seeds, offsets, return_threshol
     # Gumbel noise -log(-log(u)) computed in place on the fresh uniforms (same float ops as out of place)
     g = _row_uniforms(seeds, offsets, V).log_().neg_().log_()  # [B, V]: log(-log(u))
     score = torch.sub(z, g, out=g)  # z - log(-log(u))
-    score.masked_fill_(z.ge(thr[:, None]).logical_not_(), float("-inf"))  # not kept (incl. NaN z) -> -inf
+    # drop tokens below the threshold (and NaN z); a row whose threshold is <= its smallest z (amin is NaN when z
+    # holds a NaN, failing the test) keeps every token, so the mask pass is skipped when no row filters anything
+    if not bool((thr <= z.amin(1)).all()):
+        score.masked_fill_(z.ge(thr[:, None]).logical_not_(), float("-inf"))
     tok = torch.argmax(score, dim=1)  # first index among exact ties
     if logits.device.type != "cpu" or bool((temp == 0).any()):  # no host sync on devices (graph capture)
         greedy = torch.argmax(logits.float(), dim=1)
