@@ -13,6 +13,7 @@
 #include "estimators.h"
 #include "parallel.h"
 #include "philox.h"
+#include "vote.h"
 
 namespace py = pybind11;
 
@@ -315,6 +316,32 @@ void bind_philox(py::module_& m) {
 }
 }  // namespace philox_binding
 
+// ---- majority vote on the CPU (vote.h) -----------------------------------------------------------
+namespace vote_binding {
+using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+void bind_vote(py::module_& m) {
+  m.def(
+      "vote",
+      [](const I64& answer_ids, int num_threads) {
+        if (answer_ids.ndim() != 2) throw std::invalid_argument("vote: answer_ids must be [P, N]");
+        const int64_t P = answer_ids.shape(0), N = answer_ids.shape(1);
+        I64 winner(P), winner_count(P), runner(P), abst(P), ids({P, N}), sizes({P, N});
+        const int64_t* a = answer_ids.data();
+        int64_t *w = winner.mutable_data(), *wc = winner_count.mutable_data(), *r = runner.mutable_data(),
+                *ab = abst.mutable_data(), *ci = ids.mutable_data(), *cs = sizes.mutable_data();
+        {
+          py::gil_scoped_release release;
+          ttc_fast::vote_rows(a, P, N, w, wc, r, ci, cs, ab, num_threads);
+        }
+        return py::make_tuple(winner, winner_count, runner, ids, sizes, abst);
+      },
+      py::arg("answer_ids"), py::arg("num_threads") = 0,
+      "Majority vote per row of int64 [P, N] answer ids (-1 abstain, -2 pad): (winner, winner_count,\n"
+      "runner_up_count, cluster_ids, cluster_sizes, abstentions), as ttc_fast.ops.vote's torch reference.");
+}
+}  // namespace vote_binding
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "ttc_fast native core (private; use the ttc_fast package API)";
   m.def("num_threads", [] { return ttc_fast::resolve_threads(0); },
@@ -327,4 +354,7 @@ PYBIND11_MODULE(_C, m) {
 
   // ---- Philox registrations ----
   philox_binding::bind_philox(m);
+
+  // ---- vote registrations ----
+  vote_binding::bind_vote(m);
 }

@@ -70,3 +70,6 @@ def weighted_maj_at_k(answers: npt.ArrayLike, scores: npt.ArrayLike, correct: np
 def philox_uniform_rows(seeds: npt.ArrayLike, offsets: npt.ArrayLike, V: int,
                         out: npt.NDArray[np.float32] | None = None, num_threads: int = 0
                         ) -> npt.NDArray[np.float32]: ...
+# ---- vote ----
+def vote(answer_ids: npt.ArrayLike, num_threads: int = 0
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...

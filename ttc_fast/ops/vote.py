@@ -67,10 +67,23 @@ def _vote_torch(answer_ids: torch.Tensor) -> VoteResult:
     return VoteResult(winner, sizes[:, 0].clone(), runner.clone(), ids, sizes, abst)
 
 
+def _vote_cpu(answer_ids: torch.Tensor) -> VoteResult:
+    """:func:`_vote_torch` for CPU tensors in C++ (``ttc_fast._C.vote``: per-row sort, multithreaded); identical
+    results (tests/test_vote.py checks it against ``_vote_torch``)."""
+    from ttc_fast import _C
+
+    out = _C.vote(answer_ids.contiguous().numpy())
+    return VoteResult(*(torch.from_numpy(x) for x in out))
+
+
+def _vote_reference(answer_ids: torch.Tensor) -> VoteResult:
+    return _vote_cpu(answer_ids) if answer_ids.device.type == "cpu" else _vote_torch(answer_ids)
+
+
 def vote_ref(answer_ids) -> VoteResult:
-    """Plain-PyTorch reference of :func:`vote` (sort + run lengths; the CPU path)."""
+    """Reference of :func:`vote` (sort + run lengths; the CPU path): C++ for CPU tensors, plain PyTorch otherwise."""
     _validate(answer_ids)
-    return _vote_torch(answer_ids)
+    return _vote_reference(answer_ids)
 
 
 def vote(answer_ids, *, backend="auto") -> VoteResult:
@@ -92,7 +105,7 @@ def vote(answer_ids, *, backend="auto") -> VoteResult:
         if impl == "triton" and N > 8192:
             impl = "torch"
     if impl == "torch":
-        return _vote_torch(answer_ids)
+        return _vote_reference(answer_ids)
     a = answer_ids.contiguous()
     out = dict(
         winner=torch.empty(P, dtype=torch.int64, device=a.device),
