@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -12,10 +14,14 @@
 
 namespace ttc_fast {
 
-// answers [P, N] row-major; outputs winner/winner_count/runner_up_count/abstentions [P], cluster_ids/sizes [P, N].
+// answers [P, N] row-major (values >= -2, else std::invalid_argument); outputs winner/winner_count/runner_up_count/abstentions [P], cluster_ids/sizes [P, N].
 inline void vote_rows(const int64_t* answers, int64_t P, int64_t N, int64_t* winner, int64_t* winner_count,
                       int64_t* runner_up_count, int64_t* cluster_ids, int64_t* cluster_sizes, int64_t* abstentions,
                       int num_threads = 0) {
+  int64_t lo = 0;
+  for (int64_t j = 0; j < P * N; ++j) lo = std::min(lo, answers[j]);
+  if (lo < -2)
+    throw std::invalid_argument("answer_ids must be >= -2 (-1 unparsable, -2 padding), got " + std::to_string(lo));
   parallel_for(
       P, num_threads,
       [&](int64_t begin, int64_t end) {

@@ -36,3 +36,13 @@ def test_cpu_empty():
     for shape in [(0, 5), (3, 0), (0, 0)]:
         a = torch.zeros(shape, dtype=torch.int64)
         assert_same(_vote_cpu(a), _vote_torch(a))
+
+
+def test_cpu_rejects_ids_below_minus_two():
+    # the C++ path checks the values itself (vote/vote_ref skip the Python min scan on CPU)
+    a = torch.zeros((50, 7), dtype=torch.int64)
+    a[31, 4] = -5
+    with pytest.raises(ValueError, match=r">= -2 .*got -5"):
+        vote_ref(a)
+    with pytest.raises(ValueError, match=r">= -2 .*got -5"):
+        _vote_cpu(a)
