@@ -14,7 +14,8 @@
 
 namespace ttc_fast {
 
-// answers [P, N] row-major (values >= -2, else std::invalid_argument); outputs winner/winner_count/runner_up_count/abstentions [P], cluster_ids/sizes [P, N].
+// answers [P, N] row-major (values >= -2, else std::invalid_argument); outputs winner, winner_count,
+// runner_up_count, abstentions [P] and cluster_ids, cluster_sizes [P, N].
 inline void vote_rows(const int64_t* answers, int64_t P, int64_t N, int64_t* winner, int64_t* winner_count,
                       int64_t* runner_up_count, int64_t* cluster_ids, int64_t* cluster_sizes, int64_t* abstentions,
                       int num_threads = 0) {

@@ -35,7 +35,8 @@ class VoteResult:
 def _validate(answer_ids, check_values=True):
     """check_values=False when the C++ CPU path runs next (it checks the values itself, in the same words)."""
     check_tensor("answer_ids", answer_ids, ndim=2, dtypes=(torch.int64,))
-    if check_values and answer_ids.numel() and not (answer_ids.device.type == "cuda" and torch.cuda.is_current_stream_capturing()):
+    capturing = answer_ids.device.type == "cuda" and torch.cuda.is_current_stream_capturing()
+    if check_values and answer_ids.numel() and not capturing:
         lo = int(answer_ids.min())
         if lo < -2:
             raise ValueError(f"answer_ids must be >= -2 (-1 unparsable, -2 padding), got {lo}")
