@@ -12,6 +12,8 @@
 
 #include "estimators.h"
 #include "parallel.h"
+#include "philox.h"
+#include "vote.h"
 
 namespace py = pybind11;
 
@@ -276,6 +278,70 @@ void bind_flops(py::module_& m) {
 }
 }  // namespace flops_binding
 
+// ---- Philox sampling uniforms (philox.h) ---------------------------------------------------------
+namespace philox_binding {
+using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+void bind_philox(py::module_& m) {
+  m.def(
+      "philox_uniform_rows",
+      [](const I64& seeds, const I64& offsets, int64_t V, std::optional<py::array> out, int num_threads) {
+        if (seeds.ndim() != 1 || offsets.ndim() != 1 || seeds.shape(0) != offsets.shape(0))
+          throw std::invalid_argument("philox_uniform_rows: seeds and offsets must be [B] arrays of one length");
+        if (V < 0) throw std::invalid_argument("philox_uniform_rows: V must be >= 0, got " + std::to_string(V));
+        const int64_t B = seeds.shape(0);
+        py::array_t<float> result;
+        if (out) {
+          // written in place: must already be a C-contiguous, writeable float32 [B, V] array (no copy)
+          if (!py::isinstance<py::array_t<float>>(*out) || !(out->flags() & py::array::c_style) ||
+              !out->writeable() || out->ndim() != 2 || out->shape(0) != B || out->shape(1) != V)
+            throw std::invalid_argument(
+                "philox_uniform_rows: out must be a C-contiguous writeable float32 [B, V] array");
+          result = py::reinterpret_borrow<py::array_t<float>>(*out);
+        } else {
+          result = py::array_t<float>({B, V});
+        }
+        const int64_t* s = seeds.data();
+        const int64_t* o = offsets.data();
+        float* dst = result.mutable_data();
+        {
+          py::gil_scoped_release release;
+          ttc_fast::philox_uniform_rows(s, o, B, V, dst, num_threads);
+        }
+        return result;
+      },
+      py::arg("seeds"), py::arg("offsets"), py::arg("V"), py::arg("out") = py::none(), py::arg("num_threads") = 0,
+      "u[b, i] = triton.language.rand(seeds[b], offsets[b] * V + i) as float32 [B, V] (Philox4x32-10);\n"
+      "written into out (C-contiguous float32 [B, V]) when given, else into a new array.");
+}
+}  // namespace philox_binding
+
+// ---- majority vote on the CPU (vote.h) -----------------------------------------------------------
+namespace vote_binding {
+using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+void bind_vote(py::module_& m) {
+  m.def(
+      "vote",
+      [](const I64& answer_ids, int num_threads) {
+        if (answer_ids.ndim() != 2) throw std::invalid_argument("vote: answer_ids must be [P, N]");
+        const int64_t P = answer_ids.shape(0), N = answer_ids.shape(1);
+        I64 winner(P), winner_count(P), runner(P), abst(P), ids({P, N}), sizes({P, N});
+        const int64_t* a = answer_ids.data();
+        int64_t *w = winner.mutable_data(), *wc = winner_count.mutable_data(), *r = runner.mutable_data(),
+                *ab = abst.mutable_data(), *ci = ids.mutable_data(), *cs = sizes.mutable_data();
+        {
+          py::gil_scoped_release release;
+          ttc_fast::vote_rows(a, P, N, w, wc, r, ci, cs, ab, num_threads);
+        }
+        return py::make_tuple(winner, winner_count, runner, ids, sizes, abst);
+      },
+      py::arg("answer_ids"), py::arg("num_threads") = 0,
+      "Majority vote per row of int64 [P, N] answer ids (-1 abstain, -2 pad): (winner, winner_count,\n"
+      "runner_up_count, cluster_ids, cluster_sizes, abstentions), as ttc_fast.ops.vote's torch reference.");
+}
+}  // namespace vote_binding
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "ttc_fast native core (private; use the ttc_fast package API)";
   m.def("num_threads", [] { return ttc_fast::resolve_threads(0); },
@@ -285,4 +351,10 @@ PYBIND11_MODULE(_C, m) {
 
   // ---- FLOP registrations ----
   flops_binding::bind_flops(m);
+
+  // ---- Philox registrations ----
+  philox_binding::bind_philox(m);
+
+  // ---- vote registrations ----
+  vote_binding::bind_vote(m);
 }

@@ -66,3 +66,10 @@ def best_of_k(scores: npt.ArrayLike, correct: npt.ArrayLike, lengths: npt.ArrayL
 def weighted_maj_at_k(answers: npt.ArrayLike, scores: npt.ArrayLike, correct: npt.ArrayLike, ks: npt.ArrayLike,
                       draws: int = 1000, seed: int = 0, lenient: bool = False, num_threads: int = 0
                       ) -> tuple[np.ndarray, np.ndarray]: ...
+# ---- philox ----
+def philox_uniform_rows(seeds: npt.ArrayLike, offsets: npt.ArrayLike, V: int,
+                        out: npt.NDArray[np.float32] | None = None, num_threads: int = 0
+                        ) -> npt.NDArray[np.float32]: ...
+# ---- vote ----
+def vote(answer_ids: npt.ArrayLike, num_threads: int = 0
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...

@@ -12,8 +12,9 @@ Algorithm (identical in the reference and the Triton kernel, so one seed gives o
 
 Random numbers: ``u_i = philox_uniform(seed_b, offset_b * V + i)``: Philox4x32-10 with key = the 64-bit seed
 (low, high words) and counter = (low, high words of the 64-bit offset, 0, 0), first output word mapped to [0, 1)
-exactly as ``triton.language.rand`` does. The reference reimplements it in int64 torch arithmetic; the tests check
-it bit for bit against ``tl.rand`` in the interpreter. The kernel finds thresholds by bisection on the
+exactly as ``triton.language.rand`` does. The reference reimplements it in int64 torch arithmetic (any device) and
+in C++ (``csrc/philox.h``, used for CPU tensors); the tests check both bit for bit against ``tl.rand`` in the
+interpreter and against each other. The kernel finds thresholds by bisection on the
 order-preserving integer image of float32 (one pass over the vocabulary per step, at most 32 steps), never sorting
 the vocabulary; the reference sorts (independent route to the same thresholds).
 """
@@ -142,20 +143,42 @@ def _thresholds_ref(z: torch.Tensor, k: torch.Tensor, p: torch.Tensor, log_min_p
 
 def _scaled_logits(logits: torch.Tensor, temp: torch.Tensor) -> torch.Tensor:
     safe_t = torch.where(temp > 0, temp, torch.ones_like(temp))
-    return logits.float() / safe_t[:, None] + 0.0  # + 0.0 turns -0.0 into +0.0 (the kernel orders -0 < +0)
+    z = logits.float() / safe_t[:, None]  # a new tensor (division never aliases its input)
+    return z.add_(0.0)  # + 0.0 turns -0.0 into +0.0 (the kernel orders -0 < +0)
+
+
+def _row_uniforms(seeds: torch.Tensor, offsets: torch.Tensor, V: int) -> torch.Tensor:
+    """float32 ``[B, V]``: ``u[b, i] = philox_uniform(seeds[b], offsets[b] * V + i)``.
+
+    CPU tensors use the multithreaded C++ Philox (``ttc_fast._C.philox_uniform_rows``, bit-identical, written
+    straight into the torch tensor's memory); other devices the int64 torch arithmetic of :func:`philox_uniform`.
+    """
+    B = seeds.shape[0]
+    if seeds.device.type == "cpu" and offsets.device.type == "cpu":
+        from ttc_fast import _C
+
+        u = torch.empty((B, V), dtype=torch.float32)
+        _C.philox_uniform_rows(seeds.contiguous().numpy(), offsets.contiguous().numpy(), V, out=u.numpy())
+        return u
+    idx = torch.arange(V, device=seeds.device, dtype=torch.int64)
+    return philox_uniform(seeds[:, None], offsets[:, None] * V + idx[None, :])
 
 
 def _sample_torch(logits, temp, k, p, log_min_p, seeds, offsets, return_threshold=False):
     B, V = logits.shape
     z = _scaled_logits(logits, temp)
     thr = _thresholds_ref(z, k, p, log_min_p)
-    idx = torch.arange(V, device=logits.device, dtype=torch.int64)
-    u = philox_uniform(seeds[:, None], offsets[:, None] * V + idx[None, :])  # [B, V]
-    score = z - torch.log(-torch.log(u))
-    score = torch.where(z >= thr[:, None], score, torch.full_like(score, float("-inf")))
+    # Gumbel noise -log(-log(u)) computed in place on the fresh uniforms (same float ops as out of place)
+    g = _row_uniforms(seeds, offsets, V).log_().neg_().log_()  # [B, V]: log(-log(u))
+    score = torch.sub(z, g, out=g)  # z - log(-log(u))
+    # drop tokens below the threshold (and NaN z); a row whose threshold is <= its smallest z (amin is NaN when z
+    # holds a NaN, failing the test) keeps every token, so the mask pass is skipped when no row filters anything
+    if not bool((thr <= z.amin(1)).all()):
+        score.masked_fill_(z.ge(thr[:, None]).logical_not_(), float("-inf"))
     tok = torch.argmax(score, dim=1)  # first index among exact ties
-    greedy = torch.argmax(logits.float(), dim=1)
-    tok = torch.where(temp == 0, greedy, tok)
+    if logits.device.type != "cpu" or bool((temp == 0).any()):  # no host sync on devices (graph capture)
+        greedy = torch.argmax(logits.float(), dim=1)
+        tok = torch.where(temp == 0, greedy, tok)
     return (tok, thr) if return_threshold else tok
 
 

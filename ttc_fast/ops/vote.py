@@ -32,9 +32,11 @@ class VoteResult:
     abstentions: torch.Tensor
 
 
-def _validate(answer_ids):
+def _validate(answer_ids, check_values=True):
+    """check_values=False when the C++ CPU path runs next (it checks the values itself, in the same words)."""
     check_tensor("answer_ids", answer_ids, ndim=2, dtypes=(torch.int64,))
-    if answer_ids.numel() and not (answer_ids.device.type == "cuda" and torch.cuda.is_current_stream_capturing()):
+    capturing = answer_ids.device.type == "cuda" and torch.cuda.is_current_stream_capturing()
+    if check_values and answer_ids.numel() and not capturing:
         lo = int(answer_ids.min())
         if lo < -2:
             raise ValueError(f"answer_ids must be >= -2 (-1 unparsable, -2 padding), got {lo}")
@@ -67,10 +69,23 @@ def _vote_torch(answer_ids: torch.Tensor) -> VoteResult:
     return VoteResult(winner, sizes[:, 0].clone(), runner.clone(), ids, sizes, abst)
 
 
+def _vote_cpu(answer_ids: torch.Tensor) -> VoteResult:
+    """:func:`_vote_torch` for CPU tensors in C++ (``ttc_fast._C.vote``: per-row sort, multithreaded); identical
+    results (tests/test_vote.py checks it against ``_vote_torch``)."""
+    from ttc_fast import _C
+
+    out = _C.vote(answer_ids.contiguous().numpy())
+    return VoteResult(*(torch.from_numpy(x) for x in out))
+
+
+def _vote_reference(answer_ids: torch.Tensor) -> VoteResult:
+    return _vote_cpu(answer_ids) if answer_ids.device.type == "cpu" else _vote_torch(answer_ids)
+
+
 def vote_ref(answer_ids) -> VoteResult:
-    """Plain-PyTorch reference of :func:`vote` (sort + run lengths; the CPU path)."""
-    _validate(answer_ids)
-    return _vote_torch(answer_ids)
+    """Reference of :func:`vote` (sort + run lengths; the CPU path): C++ for CPU tensors, plain PyTorch otherwise."""
+    _validate(answer_ids, check_values=answer_ids.device.type != "cpu")
+    return _vote_reference(answer_ids)
 
 
 def vote(answer_ids, *, backend="auto") -> VoteResult:
@@ -83,8 +98,10 @@ def vote(answer_ids, *, backend="auto") -> VoteResult:
 
     Returns: :class:`VoteResult`; identical on every backend (smallest id wins ties; -1 never wins).
     """
-    _validate(answer_ids)
+    _validate(answer_ids, check_values=False)
     impl = resolve_backend(backend, answer_ids.device, op="vote", has_cuda=True)
+    if not (impl == "torch" and answer_ids.device.type == "cpu"):  # else the C++ CPU path checks them
+        _validate(answer_ids)
     P, N = answer_ids.shape
     if backend == "auto":  # auto may fall back when a row is too long for one block / one program
         if impl == "cuda" and N > _C_cuda.vote_max_samples:
@@ -92,7 +109,7 @@ def vote(answer_ids, *, backend="auto") -> VoteResult:
         if impl == "triton" and N > 8192:
             impl = "torch"
     if impl == "torch":
-        return _vote_torch(answer_ids)
+        return _vote_reference(answer_ids)
     a = answer_ids.contiguous()
     out = dict(
         winner=torch.empty(P, dtype=torch.int64, device=a.device),
