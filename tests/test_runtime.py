@@ -17,13 +17,7 @@ import ttc_fast  # noqa: E402
 ATOL, RTOL = 1e-4, 1e-4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny matmuls on a shared 2-core machine: one thread avoids OpenMP spin-wait contention (100x here)
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
