@@ -181,6 +181,25 @@ def test_bad_inputs_raise_before_launch():
         shared_prefix_attention(*args, backend="cuda")
 
 
+def test_validate_false_skips_only_the_value_checks():
+    args = make_case([2, 1], [5, 3], 1, 2, 64, 4)
+    q, kp, vp, pi, qi, ks, vs, sl = args
+    ref = shared_prefix_attention(*args, backend="torch")
+    torch.testing.assert_close(shared_prefix_attention(*args, backend="torch", validate=False), ref, atol=0, rtol=0)
+    bad_order = torch.tensor([0, 6, 5])  # a value error: only the (host-syncing) value checks see it
+    with pytest.raises(ValueError, match="prefix_indptr"):
+        shared_prefix_attention(q, kp, vp, bad_order, qi, ks, vs, sl, backend="torch")
+    with pytest.raises(ValueError, match="qo_indptr"):  # shape errors are still caught without validate
+        shared_prefix_attention(q, kp, vp, pi, torch.tensor([0, 3]), ks, vs, sl, backend="torch", validate=False)
+    with pytest.raises(TypeError, match="k_prefix"):
+        shared_prefix_attention(q, kp.half(), vp, pi, qi, ks, vs, sl, backend="torch", validate=False)
+    k_new, v_new = torch.randn(3, 1, 64), torch.randn(3, 1, 64)
+    with pytest.raises(ValueError, match="suffix_lens"):
+        append_suffix_kv(ks, vs, torch.tensor([4, 0, 0], dtype=torch.int32), k_new, v_new)
+    with pytest.raises(ValueError, match="k_new"):
+        append_suffix_kv(ks, vs, sl, k_new[:2], v_new, validate=False)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_gpu_kernel_vs_ref(dtype):

@@ -121,6 +121,19 @@ def test_each_prompt_prefilled_once(checkpoints, monkeypatch):
     assert s.prefill_calls == 3 and calls == [[len(p)] for p in prompts]
 
 
+def test_index_values_checked_once_per_decode_step_not_per_layer(checkpoints, monkeypatch):
+    # each value check reads the device (a host sync on CUDA): the runtime checks the cache in layer 0 only
+    import ttc_fast.ops.attention as att
+    model, _ = checkpoints["llama"]
+    checks = []
+    orig = att.capturing  # consulted exactly when the value checks are about to run
+    monkeypatch.setattr(att, "capturing", lambda dev: checks.append(1) or orig(dev))
+    s = ttc_fast.generate(model, [[3, 4, 5]], n=2, max_new_tokens=5, temperature=0.0)
+    steps = int(s.timings["decode_steps"])
+    assert model.arch.num_layers > 1 and steps == 4
+    assert len(checks) == 2 * steps  # append + attention, layer 0 only
+
+
 def test_eos_retires_samples_and_compaction_keeps_them_exact(checkpoints):
     """With EOS = a frequent token, samples end at different steps (rows get compacted); each sample must equal the
     same sample drawn without EOS, cut after its first EOS."""

@@ -30,7 +30,7 @@ _FLOAT = (torch.float32, torch.float16, torch.bfloat16)
 _INDEX = (torch.int32, torch.int64)
 
 
-def _validate(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens, out):
+def _validate(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens, out, values=True):
     check_tensor("q", q, ndim=3, dtypes=_FLOAT)
     dev = q.device
     check_tensor("k_prefix", k_prefix, ndim=3, dtypes=(q.dtype,), device=dev)
@@ -61,7 +61,7 @@ def _validate(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffi
         check_tensor("out", out, ndim=3, dtypes=_FLOAT, device=dev)
         if out.shape != q.shape:
             raise ValueError(f"out shape {tuple(out.shape)} != q shape {tuple(q.shape)}")
-    if capturing(dev):  # value checks need a host sync; skipped while a CUDA graph is captured
+    if not values or capturing(dev):  # value checks need a host sync; skipped while a CUDA graph is captured
         return
     for name, ptr, end in (("prefix_indptr", prefix_indptr, L), ("qo_indptr", qo_indptr, T)):
         if int(ptr[0]) != 0 or int(ptr[-1]) != end:
@@ -147,7 +147,7 @@ def _attention_torch(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
 
 
 def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens,
-                            *, sm_scale=None, return_lse=False, out=None, backend="auto"):
+                            *, sm_scale=None, return_lse=False, out=None, backend="auto", validate=True):
     """One decode step of attention for all samples, the prompt's KV read once for all of its samples.
 
     Args:
@@ -162,11 +162,14 @@ def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_s
         return_lse: also return ``lse`` ``[T, Hq]`` float32, natural log (FlashInfer uses base 2).
         out: optional preallocated ``[T, Hq, D]`` output (CUDA graphs).
         backend: ``"auto"`` (Triton on CUDA, torch on CPU), ``"triton"``, ``"torch"``. No CUDA C++ kernel.
+        validate: check the index values (indptr bounds and order, suffix lengths); each check reads the device
+            and so synchronises the host with it. ``False`` keeps only the shape/dtype/device checks: for callers
+            that checked the same indices once already (ttc_fast's runtime checks them in the first layer only).
 
     Returns: ``out`` or ``(out, lse)``. Fully asynchronous on CUDA (value checks are skipped while a graph is
     being captured); accumulation in fp32.
     """
-    _validate(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens, out)
+    _validate(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens, out, validate)
     impl = resolve_backend(backend, q.device, op="shared_prefix_attention")
     if impl == "torch":
         return _attention_torch(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, v_suffix, suffix_lens,
@@ -176,12 +179,13 @@ def shared_prefix_attention(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_s
                             sm_scale, return_lse, out)
 
 
-def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new, *, backend="auto"):
+def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new, *, backend="auto", validate=True):
     """Write this step's K/V ``[T, Hkv, D]`` into the suffix cache at row ``suffix_lens[t]`` of each sample, in place.
 
     ``suffix_lens`` is NOT incremented (the caller does ``suffix_lens += 1`` after the step). Requires
     ``suffix_lens < S_max`` (checked unless a CUDA graph is being captured). Sync-free on CUDA.
     ``backend``: ``"auto"`` (Triton on CUDA, an indexed torch write on CPU), ``"triton"``, ``"torch"``.
+    ``validate=False`` skips the ``suffix_lens`` range check (a host sync), as in :func:`shared_prefix_attention`.
     """
     check_tensor("k_suffix", k_suffix, ndim=4, dtypes=_FLOAT)
     dev = k_suffix.device
@@ -197,7 +201,7 @@ def append_suffix_kv(k_suffix, v_suffix, suffix_lens, k_new, v_new, *, backend="
             raise ValueError(f"{name} must be [T={T}, Hkv={Hkv}, D={D}], got {tuple(x.shape)}")
     if suffix_lens.shape[0] != T:
         raise ValueError(f"suffix_lens must have T={T} entries, got {suffix_lens.shape[0]}")
-    if not capturing(dev) and T and (bool((suffix_lens < 0).any()) or bool((suffix_lens >= S).any())):
+    if validate and not capturing(dev) and T and (bool((suffix_lens < 0).any()) or bool((suffix_lens >= S).any())):
         raise ValueError(f"suffix_lens must lie in [0, S_max={S}) to append, got max {int(suffix_lens.max())}")
     if resolve_backend(backend, dev, op="append_suffix_kv") == "triton":
         from ttc_fast.ops._attention_triton import append_triton

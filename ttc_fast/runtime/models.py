@@ -357,11 +357,11 @@ class Model:
         Graph-safe on CUDA: no host syncs when ``cache`` and the inputs are static buffers."""
         from ttc_fast.ops import append_suffix_kv, shared_prefix_attention
 
-        def attend(i, q, k, v):
-            append_suffix_kv(cache.k_suffix[i], cache.v_suffix[i], cache.suffix_lens, k, v)
+        def attend(i, q, k, v):  # the index values are the same in every layer: checked (host sync) in layer 0
+            append_suffix_kv(cache.k_suffix[i], cache.v_suffix[i], cache.suffix_lens, k, v, validate=i == 0)
             return shared_prefix_attention(q, cache.k_prefix[i], cache.v_prefix[i], cache.prefix_indptr,
                                            cache.qo_indptr, cache.k_suffix[i], cache.v_suffix[i],
-                                           cache.attn_lens, out=cache.attn_out)
+                                           cache.attn_lens, out=cache.attn_out, validate=i == 0)
 
         with torch.inference_mode():
             torch.add(cache.suffix_lens, 1, out=cache.attn_lens)
