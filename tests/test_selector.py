@@ -393,3 +393,88 @@ def test_select_progress_bar_and_frozen_decision(capsys):
     assert "select" in capsys.readouterr().err  # tqdm writes to stderr
     with pytest.raises(Exception):
         d.k = 3  # frozen dataclass
+
+
+# ---- noise-tolerant monotone filter and the goodness-of-fit window (method="exact") ---------------------------
+def _acc_records(accs, ses, xs):
+    return [{"step": i + 1, "train_flops": float(x * BUDGET), "accuracy": {"pass": {"1": a, "2": min(a + 0.05, 1)}},
+             "accuracy_stderr": {"pass": {"1": s, "2": s}}} for i, (a, s, x) in enumerate(zip(accs, ses, xs))]
+
+
+@pytest.mark.parametrize("tol", [0.0, 1.0, 2.5])
+def test_filter_tolerance_keeps_points_within_noise_of_running_max(tol):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        m = 12
+        accs = np.clip(0.4 + 0.03 * np.cumsum(rng.normal(0.2, 1.0, m)), 0.01, 0.99)
+        ses = rng.uniform(0.002, 0.03, m)
+        st = TTCEarlyStopping(BUDGET, strategy="pass", patience=100, filter_tolerance=tol)
+        for r in _acc_records(accs, ses, np.linspace(0.05, 0.9, m)):
+            st.update(step=r["step"], train_flops=r["train_flops"], accuracy=r["accuracy"],
+                      accuracy_stderr=r["accuracy_stderr"])
+        expected, best = [], None  # independent loop: best = first index attaining the running max
+        for i in range(m):
+            expected.append(best is None or accs[i] >= accs[best] - tol * math.sqrt(ses[i] ** 2 + ses[best] ** 2))
+            if best is None or accs[i] > accs[best]:
+                best = i
+        assert [h.kept for h in st.history] == expected
+    if tol == 0.0:  # the paper's strict filter
+        assert [h.kept for h in st.history] == monotone_mask(accs).tolist()
+
+
+def _jump_curve(x, x0=0.3, floor=0.1, a=0.3, b=6.0, c0=0.55):
+    """Flat at ``floor`` before x0, then c0 + a·(1 - exp(-b·(x - x0))): an exponential saturation after the jump."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x < x0, floor, c0 + a * (1 - np.exp(-b * (x - x0))))
+
+
+def test_fit_alpha_drops_the_flat_phase_before_a_jump():
+    # noise-free accuracies with stated stderr 0.01: the points after the jump lie exactly on a saturation curve,
+    # so the chi-square test accepts the fit once the flat phase is dropped; the truth at the budget is known
+    xs = np.linspace(0.05, 0.7, 14)
+    accs = _jump_curve(xs)
+    truth = float(_jump_curve(1.0))
+    after = int((xs >= 0.3).sum())
+    out = {}
+    for alpha in (0.05, 0.0):
+        st = TTCEarlyStopping(BUDGET, strategy="pass", patience=100, fit_alpha=alpha, filter_tolerance=0.0)
+        for r in _acc_records(accs, np.full(xs.size, 0.01), xs):
+            d = st.update(step=r["step"], train_flops=r["train_flops"], accuracy=r["accuracy"],
+                          accuracy_stderr=r["accuracy_stderr"])
+        out[alpha] = (d.projected_accuracy, st.history[-1].fit_points, d.reason)
+    proj, used, reason = out[0.05]
+    assert proj == pytest.approx(truth, abs=2e-3)
+    assert used == after and f"last {after} of {xs.size} kept points" in reason
+    proj0, used0, _ = out[0.0]
+    assert used0 == xs.size and abs(proj0 - truth) > 0.03  # fitting through the flat phase biases the projection
+
+
+def test_fit_alpha_keeps_every_point_when_the_model_fits():
+    # sampled runs on a true saturation curve: the test rarely drops points, and the projection is as accurate
+    # as with every point (nominal level 5% per test)
+    truth = float(acc_curve(1.0))
+    dropped, err_auto, err_all = 0, [], []
+    xs = np.linspace(0.05, 0.6, 10)
+    for seed in range(12):
+        recs = run_records(400, 4, xs, seed)
+        d_auto, st = select(recs, budget_flops=BUDGET, strategy="maj", patience=100, return_stopper=True)
+        d_all = select(recs, budget_flops=BUDGET, strategy="maj", patience=100, fit_alpha=0.0)
+        kept = sum(h.kept for h in st.history)
+        dropped += st.history[-1].fit_points < kept
+        err_auto.append(abs(d_auto.projected_accuracy - truth))
+        err_all.append(abs(d_all.projected_accuracy - truth))
+    assert dropped <= 3
+    assert np.mean(err_auto) <= 1.25 * np.mean(err_all) + 1e-3
+
+
+def test_filter_and_fit_options_validated():
+    for bad in (-1.0, float("inf"), "1", True):
+        with pytest.raises(ValueError, match="filter_tolerance"):
+            TTCEarlyStopping(1e20, filter_tolerance=bad)
+    for bad in (-0.1, 1.0, float("nan"), "0.05"):
+        with pytest.raises(ValueError, match="fit_alpha"):
+            TTCEarlyStopping(1e20, fit_alpha=bad)
+    paper = TTCEarlyStopping(1e20, method="sigmoid")
+    assert (paper.filter_tolerance, paper.fit_alpha) == (0.0, 0.0)
+    ours = TTCEarlyStopping(1e20)
+    assert (ours.filter_tolerance, ours.fit_alpha) == (1.0, 0.05)

@@ -206,6 +206,12 @@ def _add_select_parser(sub) -> None:
     p.add_argument("--k-max", type=int, default=None, help="largest K considered")
     p.add_argument("--no-monotone-filter", dest="monotone_filter", action="store_false",
                    help="fit every evaluation, not only those at the running maximum")
+    p.add_argument("--filter-tolerance", type=float, default=None, metavar="Z",
+                   help="monotone filter slack in standard errors (default 1 for exact, 0 = the paper's strict "
+                        "filter for sigmoid)")
+    p.add_argument("--fit-alpha", type=float, default=None, metavar="ALPHA",
+                   help="chi-square level below which the earliest points are dropped from the saturation fit "
+                        "(default 0.05 for exact, 0 = fit every kept point for sigmoid)")
     p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query (inference FLOPs)")
     p.add_argument("--gen", type=int, default=None, help="generated tokens per sample (inference FLOPs)")
     p.add_argument("--expected-queries", type=float, default=None, help="queries the deployment will serve")
@@ -230,7 +236,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         args.log, budget_flops=args.budget_flops, budget_tokens=args.budget_tokens, spec=spec,
         seq_len=args.seq_len, convention=args.convention, strategy=args.strategy, method=args.method,
         patience=args.patience, confidence=args.confidence, min_delta=args.min_delta, k_max=args.k_max,
-        monotone_filter=args.monotone_filter, prompt_len=args.prompt, gen_len=args.gen,
+        monotone_filter=args.monotone_filter, filter_tolerance=args.filter_tolerance,
+        fit_alpha=args.fit_alpha, prompt_len=args.prompt, gen_len=args.gen,
         expected_queries=args.expected_queries, progress=args.progress, return_stopper=True)
     hist = stopper.history
     rows = []

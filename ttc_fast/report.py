@@ -75,7 +75,14 @@ def plot_accuracy_vs_flops(history: Any, decision: Decision, path: str | os.Path
     fit = entry.fit if entry is not None else None
     budget = decision.budget_flops
     if fit is not None and math.isfinite(budget):
-        xx = np.linspace(0.0, budget, 200)
+        assert entry is not None
+        upto = next(i for i, e in enumerate(hist) if e is entry)
+        used = [e for e in hist[:upto + 1] if e.kept][-entry.fit_points:] if entry.fit_points else []
+        x0 = used[0].train_flops if used else 0.0
+        if used and used[0] is not kept[0]:
+            ax.scatter([e.train_flops for e in used], [100 * e.acc1 for e in used], s=12, color="k",
+                       label=f"fitted (last {len(used)} kept)", zorder=4)
+        xx = np.linspace(x0, budget, 200)
         ax.plot(xx, 100 * saturation(xx / budget, *fit), "k--", lw=1, label="saturation fit")
     if math.isfinite(decision.projected_accuracy):
         ax.axhline(100 * decision.projected_accuracy, color="r", ls=":", lw=1.2,

@@ -22,6 +22,13 @@ Two methods share the bookkeeping (monotone filter, projection, FLOPs condition,
   5. FLOPs condition (below); 6. patience.
 
 ``method="exact"`` (default) -- ttc_fast's version:
+  2'. noise-tolerant monotone filter: a point is kept when A_1 >= M - t·sqrt(se² + se_M²), M the running maximum
+      (se_M its stderr), t = ``filter_tolerance`` (default 1). The strict filter keeps only points whose noise
+      happens to be positive, which biases the fit upward and ignores a plateau just under an early lucky maximum;
+  3'. goodness-of-fit window: while the weighted chi-square test rejects the saturation model at level
+      ``fit_alpha`` (default 0.05), the earliest kept point is dropped and the fit repeated (at least
+      ``min_points`` stay). Curves that are flat before a jump (emergence, warm-up) are then projected from the
+      saturating part alone instead of by a curve that fits neither part;
   4'. the TTC curve for every K = 1..min(n, k_max) exactly from the unbiased estimators (pass@K, maj@K,
       best-of-K, weighted maj@K) with per-problem values; K qualifies when
 
@@ -150,7 +157,8 @@ class HistoryEntry:
 
     ``ks``/``curve``/``curve_stderr``: the TTC curve of this checkpoint (accuracy at K, stderr over problems;
     empty when not computed). ``kept``: survived the monotone filter. ``fit``: (a, b, c) of the saturation fit
-    on normalised FLOPs x = F / budget at this evaluation (None without one). ``sigmoid_fit``: (L, s, x0).
+    on normalised FLOPs x = F / budget at this evaluation (None without one), through the last ``fit_points``
+    kept points. ``sigmoid_fit``: (L, s, x0).
     """
 
     step: int
@@ -164,6 +172,7 @@ class HistoryEntry:
     num_problems: int
     kept: bool = False
     fit: tuple[float, float, float] | None = None
+    fit_points: int = 0
     sigmoid_fit: tuple[float, float, float] | None = None
     decision: Decision | None = None
 
@@ -183,7 +192,8 @@ def saturation(x: np.ndarray | float, a: float, b: float, c: float) -> np.ndarra
 
 @dataclass(frozen=True)
 class SaturationFit:
-    """Exponential-saturation fit on normalised FLOPs; ``projected`` = A(1) clipped to [0, 1] and its stderr."""
+    """Exponential-saturation fit on normalised FLOPs; ``projected`` = A(1) clipped to [0, 1] and its stderr;
+    ``chi2`` = sum of squared residuals in units of the points' standard errors (nan for an unweighted fit)."""
 
     a: float
     b: float
@@ -191,6 +201,7 @@ class SaturationFit:
     cov: np.ndarray
     projected: float
     projected_stderr: float
+    chi2: float = math.nan
 
 
 _SAT_BOUNDS = ([0.0, 1e-4, -1.0], [2.0, 1e4, 1.0])
@@ -255,7 +266,8 @@ def fit_saturation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
     grad = np.array([-math.expm1(-b), a * math.exp(-b), 1.0])  # d A(1) / d(a, b, c)
     var = float(grad @ cov @ grad) if np.all(np.isfinite(cov)) else float("nan")
     se = math.sqrt(var) if math.isfinite(var) and var > 0 else 0.0
-    return SaturationFit(a, b, c, cov, proj, se)
+    chi2 = math.nan if sig is None else float(np.sum(((saturation(x, a, b, c) - y) / sig) ** 2))
+    return SaturationFit(a, b, c, cov, proj, se, chi2)
 
 
 def sigmoid(k: np.ndarray | float, L: float, s: float, x0: float) -> np.ndarray | float:
@@ -378,6 +390,12 @@ class TTCEarlyStopping:
         mode: "max" (accuracy is maximised; the only meaningful mode for TTC accuracy).
         check_finite: see the module docstring.
         monotone_filter: apply the paper's running-maximum filter before fitting.
+        filter_tolerance: slack of the monotone filter in standard errors: a point is kept when
+            A_1 >= running max - filter_tolerance·sqrt(se² + se_max²). None: 1.0 for "exact", 0 (the paper's
+            strict filter) for "sigmoid". 0 reproduces the paper with "exact" too.
+        fit_alpha: significance level of the chi-square goodness-of-fit test that drops the earliest kept points
+            while the saturation model does not fit them (a flat phase before a jump, warm-up). None: 0.05 for
+            "exact", 0 (every kept point, the paper) for "sigmoid". Needs per-point standard errors.
         min_points: fewest kept points for the saturation fit (>= 3: it has 3 parameters).
         spec, prompt_len, gen_len, convention: FLOP model of inference (ttc_fast.ModelSpec; tokens per prompt and
             per sample); or ``inference_flops_per_sample`` (FLOPs of one more sample for a query).
@@ -389,7 +407,8 @@ class TTCEarlyStopping:
 
     def __init__(self, budget_flops: float, strategy: str = "maj", k_max: int | None = None, patience: int = 10,
                  method: str = "exact", confidence: float | None = 0.95, min_delta: float = 0.0, mode: str = "max",
-                 check_finite: bool = True, monotone_filter: bool = True, min_points: int = 3,
+                 check_finite: bool = True, monotone_filter: bool = True,
+                 filter_tolerance: float | None = None, fit_alpha: float | None = None, min_points: int = 3,
                  spec: Any = None, prompt_len: int | None = None, gen_len: int | None = None,
                  inference_flops_per_sample: float | None = None, expected_queries: float | None = None,
                  eval_flops_per_update: float | None = None, journal: str | os.PathLike | None = None,
@@ -412,6 +431,12 @@ class TTCEarlyStopping:
         if mode != "max":
             raise ValueError(f"mode must be 'max' (TTC accuracy is maximised; NaiveEarlyStopping takes 'min'), "
                              f"got {mode!r}")
+        if filter_tolerance is not None and (isinstance(filter_tolerance, bool) or not isinstance(
+                filter_tolerance, (int, float, np.integer, np.floating)) or not 0 <= filter_tolerance < math.inf):
+            raise ValueError(f"filter_tolerance must be a finite number >= 0 or None, got {filter_tolerance!r}")
+        if fit_alpha is not None and (isinstance(fit_alpha, bool) or not isinstance(
+                fit_alpha, (int, float, np.integer, np.floating)) or not 0 <= fit_alpha < 1):
+            raise ValueError(f"fit_alpha must be in [0, 1) or None, got {fit_alpha!r}")
         if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 3:
             raise ValueError(f"min_points must be an int >= 3 (the fit has 3 parameters), got {min_points!r}")
         if (prompt_len is None) != (gen_len is None):
@@ -439,6 +464,9 @@ class TTCEarlyStopping:
         self.mode = mode
         self.check_finite = bool(check_finite)
         self.monotone_filter = bool(monotone_filter)
+        exact = method == "exact"
+        self.filter_tolerance = float((1.0 if exact else 0.0) if filter_tolerance is None else filter_tolerance)
+        self.fit_alpha = float((0.05 if exact else 0.0) if fit_alpha is None else fit_alpha)
         self.min_points = int(min_points)
         self.spec = spec
         self.prompt_len = prompt_len
@@ -469,7 +497,8 @@ class TTCEarlyStopping:
         return {"budget_flops": self.budget_flops, "strategy": self.strategy, "method": self.method,
                 "k_max": self.k_max, "patience": self.patience, "confidence": self.confidence,
                 "min_delta": self.min_delta, "mode": self.mode, "check_finite": self.check_finite,
-                "monotone_filter": self.monotone_filter, "min_points": self.min_points, "spec": spec,
+                "monotone_filter": self.monotone_filter, "filter_tolerance": self.filter_tolerance,
+                "fit_alpha": self.fit_alpha, "min_points": self.min_points, "spec": spec,
                 "prompt_len": self.prompt_len, "gen_len": self.gen_len,
                 "inference_flops_per_sample": self.inference_flops_per_sample,
                 "expected_queries": self.expected_queries, "eval_flops_per_update": self.eval_flops_per_update,
@@ -629,12 +658,16 @@ class TTCEarlyStopping:
             entry.decision = decision
             self.decision = decision
             return decision
-        prior = [h.acc1 for h in self.history if math.isfinite(h.acc1)]
-        best = max(prior) if prior else -math.inf
-        entry.kept = finite and (not self.monotone_filter or entry.acc1 >= best)
+        best = max((h for h in self.history if math.isfinite(h.acc1)), key=lambda h: h.acc1, default=None)
+        if not finite or not self.monotone_filter or best is None:
+            entry.kept = finite
+        else:
+            slack = self.filter_tolerance * math.hypot(_finite_or_zero(entry.acc1_stderr),
+                                                       _finite_or_zero(best.acc1_stderr))
+            entry.kept = entry.acc1 >= best.acc1 - slack
         self.history.append(entry)
 
-        reason = ""
+        reason = fit_note = ""
         fit = None
         k_star = None
         acc = (math.nan, math.nan)
@@ -650,11 +683,16 @@ class TTCEarlyStopping:
                 ys = np.array([h.acc1 for h in pts])
                 sig = np.array([h.acc1_stderr for h in pts])
                 use_sigma = self.method == "exact" and np.all(np.isfinite(sig)) and np.any(sig > 0)
-                fit = fit_saturation(xs, ys, sig if use_sigma else None)
+                fit, first = self._fit(xs, ys, sig if use_sigma else None)
                 if fit is None:
                     reason = "saturation fit failed"
                 else:
                     entry.fit = (fit.a, fit.b, fit.c)
+                    entry.fit_points = len(pts) - first
+                    if first:
+                        fit_note = (f"projection from the last {len(pts) - first} of {len(pts)} kept points "
+                                    f"(the saturation model fails the chi-square test at {self.fit_alpha:g} "
+                                    f"with the earlier ones); ")
         if fit is not None:
             target = fit.projected + self.min_delta
             if entry.train_flops >= self.budget_flops:
@@ -663,6 +701,7 @@ class TTCEarlyStopping:
                 k_star, acc, reason = self._k_star_exact(entry, target, fit.projected_stderr)
             else:
                 k_star, acc, reason = self._k_star_sigmoid(entry, target)
+            reason = fit_note + reason
         qualifies = False
         if k_star is not None:
             extra = self._extra_per_query(k_star)
@@ -684,6 +723,31 @@ class TTCEarlyStopping:
         entry.decision = decision
         self.decision = decision
         return decision
+
+    def _fit(self, xs: np.ndarray, ys: np.ndarray, sig: np.ndarray | None) -> tuple[SaturationFit | None, int]:
+        """The saturation fit over the kept points and the index of the first point it uses.
+
+        With standard errors and ``fit_alpha`` > 0 the earliest points are dropped, one at a time, while the
+        chi-square goodness-of-fit test rejects the model at level ``fit_alpha`` (learning curves often start
+        with a flat phase or a jump that an exponential saturation cannot follow; fitting through it biases the
+        projection). At least ``min_points`` points at 3 distinct FLOPs stay; with no residual degrees of
+        freedom left the model cannot be tested and the fit through those points is used.
+        """
+        if sig is None or self.fit_alpha <= 0:
+            return fit_saturation(xs, ys, sig), 0
+        from scipy.stats import chi2
+        fit, first = None, 0
+        for j in range(len(xs) - self.min_points + 1):
+            if np.unique(xs[j:]).size < 3:
+                break
+            f = fit_saturation(xs[j:], ys[j:], sig[j:])
+            if f is None:
+                continue
+            fit, first = f, j
+            dof = len(xs) - j - 3
+            if dof <= 0 or chi2.sf(f.chi2, dof) >= self.fit_alpha:
+                break
+        return fit, first
 
     def _k_star_exact(self, entry: HistoryEntry, target: float, target_se: float
                       ) -> tuple[int | None, tuple[float, float], str]:
@@ -785,6 +849,10 @@ class TTCEarlyStopping:
                              or stored_d.get("patience_count") != decision.patience_count):
                 warnings.warn(f"journal {self.journal}: line {lineno}: replayed decision differs from the "
                               f"recorded one (different library versions?)", RuntimeWarning, stacklevel=3)
+
+
+def _finite_or_zero(x: float) -> float:
+    return x if math.isfinite(x) else 0.0
 
 
 def _check_int(value: Any, name: str) -> int:
