@@ -134,6 +134,27 @@ def test_index_values_checked_once_per_decode_step_not_per_layer(checkpoints, mo
     assert len(checks) == 2 * steps  # append + attention, layer 0 only
 
 
+@pytest.mark.parametrize("family", ["llama", "gpt_neox"])
+def test_default_batch_tokens_from_free_memory(checkpoints, family):
+    from ttc_fast.runtime.generate import _batches, default_batch_tokens, kv_bytes_per_token
+    model, hf = checkpoints[family]
+    # reference: the bytes transformers' own KV cache holds per token
+    L = 7
+    with torch.inference_mode():
+        cache = hf(torch.arange(3, 3 + L)[None], use_cache=True).past_key_values
+    held = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
+    assert kv_bytes_per_token(model) == held // L
+    free = 1000 * kv_bytes_per_token(model) * 10 // 7  # a budget of about 1000 tokens: ~12 of the 40 prompts
+    budget = default_batch_tokens(model, free)
+    prompts = M.ragged_prompts(3, 40, 5, 30)
+    n, max_new = 4, 16
+    for batch in _batches(prompts, n, max_new, budget):
+        tokens = sum(len(prompts[i]) + n * max_new for i in batch)
+        assert tokens * kv_bytes_per_token(model) <= 0.7 * free or len(batch) == 1
+    assert len(_batches(prompts, n, max_new, budget)) > 1  # the budget binds in this test
+    assert default_batch_tokens(model, 0) == 1
+
+
 def test_eos_retires_samples_and_compaction_keeps_them_exact(checkpoints):
     """With EOS = a frequent token, samples end at different steps (rows get compacted); each sample must equal the
     same sample drawn without EOS, cut after its first EOS."""
@@ -215,8 +236,16 @@ def test_cli_bench_sampling(tmp_path, capsys):
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("ttc_fast ", "hf ", "hf-prefill-once "))}
     assert set(rows) == {"ttc_fast", "hf", "hf-prefill-once"}
     assert float(rows["ttc_fast"][1]) > 0 and float(rows["hf"][1]) > 0  # tokens/s
+    rc = main(["bench-sampling", "--model", str(tmp_path), "--prompts", "3", "--n", "2", "--prompt-len", "5",
+               "--new-tokens", "3", "--baseline", "hf", "--baseline-prompts", "1", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "baselines on the first 1 prompts" in out
+    hf_row = next(line.split() for line in out.splitlines() if line.startswith("hf "))
+    assert float(hf_row[2]) > 0  # total seconds of the baseline on its subset
     assert main(["bench-sampling", "--model", str(tmp_path), "--prompts", "0"]) == 2  # named error, exit 2
     assert "--prompts must be >= 1" in capsys.readouterr().err
+    assert main(["bench-sampling", "--model", str(tmp_path), "--baseline-prompts", "0"]) == 2
+    assert "--baseline-prompts must be >= 1" in capsys.readouterr().err
 
 
 def test_sliding_window_limit(tmp_path):

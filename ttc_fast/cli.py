@@ -403,6 +403,10 @@ def _add_bench_sampling_parser(sub) -> None:
     p.add_argument("--baseline", choices=["none", "hf", "hf-prefill-once", "all"], default="none",
                    help="hf: generate(num_return_sequences=n, do_sample=True); hf-prefill-once: HF forward, prompt "
                         "prefilled once and its cache repeated n times, multinomial decode loop; all: both")
+    p.add_argument("--baseline-prompts", type=int, default=None, metavar="M",
+                   help="run the baselines on the first M prompts in one batch (tokens/s compared per token); "
+                        "default: all prompts, or on CUDA the most whose KV copies (n per prompt) fill half "
+                        "of the free memory")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--dtype", default=None, help="float32 / bfloat16 / float16 (default: bf16 on cuda, fp32 on cpu)")
     p.add_argument("--temperature", type=float, default=0.8)
@@ -416,8 +420,8 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
 
     from ttc_fast._table import format_table
     from ttc_fast.runtime import bench, load_model
-    for name in ("prompts", "n", "prompt_len", "new_tokens"):
-        if getattr(args, name) < 1:
+    for name in ("prompts", "n", "prompt_len", "new_tokens", "baseline_prompts"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -444,18 +448,24 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
     limit = ideal / bw
     results = [bench.run_ttc_fast(model, prompts, args.n, args.new_tokens, temperature=args.temperature,
                                   seed=args.seed, batch_tokens=args.batch_tokens)]
+    m = min(args.baseline_prompts or args.prompts, args.prompts)
+    if args.baseline != "none" and args.baseline_prompts is None and model.device.type == "cuda":
+        from ttc_fast.runtime.generate import kv_bytes_per_token
+        per_prompt = args.n * (args.prompt_len + args.new_tokens) * kv_bytes_per_token(model)
+        m = max(1, min(args.prompts, int(0.5 * torch.cuda.mem_get_info(model.device)[0]) // per_prompt))
     if args.baseline in ("hf", "all"):
-        results.append(bench.run_hf(hf, prompts, args.n, args.new_tokens, temperature=args.temperature,
+        results.append(bench.run_hf(hf, prompts[:m], args.n, args.new_tokens, temperature=args.temperature,
                                     seed=args.seed))
     if args.baseline in ("hf-prefill-once", "all"):
-        results.append(bench.run_hf_prefill_once(hf, prompts, args.n, args.new_tokens,
+        results.append(bench.run_hf_prefill_once(hf, prompts[:m], args.n, args.new_tokens,
                                                  temperature=args.temperature, seed=args.seed))
     print(f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on {device}  "
           f"({torch.get_num_threads()} threads)" if device == "cpu" else
           f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on "
           f"{torch.cuda.get_device_name()}")
     print(f"workload: {args.prompts} prompts x n={args.n}, prompt {args.prompt_len} tokens, "
-          f"{args.new_tokens} new tokens")
+          f"{args.new_tokens} new tokens" + (f"; baselines on the first {m} prompts (one batch)"
+                                             if args.baseline != "none" and m < args.prompts else ""))
     print(f"bandwidth {bw / 1e9:.1f} GB/s (copy); bytes per decode step: {ideal / 1e6:.1f} MB shared-prefix "
           f"ideal, {naive / 1e6:.1f} MB with a KV copy per sample; limit per step {limit * 1e3:.3f} ms")
     base = results[0].tokens_per_s

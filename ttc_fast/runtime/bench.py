@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ttc_fast.runtime.generate import generate
+from ttc_fast.runtime.generate import generate, kv_bytes_per_token
 from ttc_fast.runtime.models import Model
 
 # ~20M parameters, Llama-shaped (the CPU benchmark model): 6 layers, d 256, GQA 8/4, vocab 32000
@@ -68,8 +68,7 @@ def measure_bandwidth(device: torch.device, nbytes: int = 1 << 28) -> float:
 
 def step_bytes(model: Model, P: int, n: int, prompt_len: int, new_tokens: int) -> tuple[int, int]:
     """(ideal, naive) bytes read by one average decode step: weights + KV (prefix once vs once per sample)."""
-    a = model.arch
-    per_tok = 2 * a.num_layers * a.num_kv_heads * a.head_dim * torch.finfo(model.dtype).bits // 8
+    per_tok = kv_bytes_per_token(model)
     s_mean = new_tokens / 2
     ideal = model.weight_bytes() + per_tok * (P * prompt_len + P * n * s_mean)
     naive = model.weight_bytes() + per_tok * P * n * (prompt_len + s_mean)

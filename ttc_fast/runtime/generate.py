@@ -89,8 +89,10 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
         stop: string(s) that end a sample (its text is cut before the first occurrence); needs a tokenizer.
         seed: base seed; sample j of prompt i uses ``derive_seed(seed, i, j)``.
         batch_tokens: KV budget in tokens per batch: prompts are grouped so that
-            ``sum(len(prompt) + n * max_new_tokens) <= batch_tokens`` (a prompt over budget runs alone);
-            None = all prompts in one batch.
+            ``sum(len(prompt) + n * max_new_tokens) <= batch_tokens`` (a prompt over budget runs alone).
+            None: on CUDA, the tokens whose KV fills 70% of the device memory free at the call (the rest is
+            left for logits, sampling and activations; see :func:`default_batch_tokens`); on CPU, all prompts
+            in one batch.
         progress: tqdm bar over finished samples.
         cuda_graph: on CUDA, capture the decode step in a CUDA graph (falls back to eager with a warning).
 
@@ -118,6 +120,8 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
     if stops and model.tokenizer is None:
         raise ValueError("stop strings need a tokenizer (load_model(..., tokenizer=...))")
     ids = _tokenize(model, prompts)
+    if batch_tokens is None and model.device.type == "cuda":
+        batch_tokens = default_batch_tokens(model, torch.cuda.mem_get_info(model.device)[0])
     window = model.arch.sliding_window
     if window is not None and max(len(p) for p in ids) + max_new_tokens > window:
         raise ValueError(f"prompt + max_new_tokens exceeds the model's sliding_window={window}; sliding-window "
@@ -153,6 +157,18 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
+def kv_bytes_per_token(model: Model) -> int:
+    """Bytes of K and V that one token occupies in the cache, over all layers (model dtype)."""
+    a = model.arch
+    return 2 * a.num_layers * a.num_kv_heads * a.head_dim * model.dtype.itemsize
+
+
+def default_batch_tokens(model: Model, free_bytes: int, fraction: float = 0.7) -> int:
+    """KV budget in tokens used when ``generate(batch_tokens=None)`` runs on CUDA: ``fraction`` of
+    ``free_bytes`` (device memory free before the call) over :func:`kv_bytes_per_token`, at least 1."""
+    return max(1, int(fraction * free_bytes) // kv_bytes_per_token(model))
+
+
 def _check_int(name: str, value: Any, minimum: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
