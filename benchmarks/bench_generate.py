@@ -48,8 +48,7 @@ def test_generate(benchmark, models, impl):
 
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1, warmup_rounds=0)
     r = sorted(results, key=lambda x: x.seconds)[len(results) // 2]
-    ideal, _ = bench.step_bytes(model, P, N, PROMPT_LEN, NEW)
-    limit = ideal / bench.measure_bandwidth(model.device)
+    limit = bench.step_limit(model, P, N, PROMPT_LEN, NEW).seconds
     benchmark.extra_info.update(
         tokens=r.tokens, tokens_per_s=round(r.tokens_per_s, 2), params_m=round(model.num_parameters() / 1e6, 1),
         threads=torch.get_num_threads(), workload=f"{P}x{N} prompt {PROMPT_LEN} new {NEW}",

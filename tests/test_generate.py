@@ -155,6 +155,27 @@ def test_default_batch_tokens_from_free_memory(checkpoints, family):
     assert default_batch_tokens(model, 0) == 1
 
 
+@pytest.mark.parametrize("family", ["llama", "qwen2", "gpt_neox"])
+def test_step_flops_match_torch_flop_counter(checkpoints, family):
+    # the compute floor of bench-sampling: FLOPs of one decode step against torch's FlopCounterMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ttc_fast.runtime.bench import step_flops
+    from ttc_fast.runtime.generate import new_decode_cache
+    model, _ = checkpoints[family]
+    P, n, L, s = 2, 3, 9, 4
+    prompts = [list(range(3, 3 + L)), list(range(20, 20 + L))]
+    _, kp, vp, indptr = model.prefill(prompts)
+    # s generated tokens already in every suffix, and the static suffix buffer exactly full after this step (the CPU
+    # reference attends the whole buffer under a length mask, the GPU kernel only the written positions)
+    cache = new_decode_cache(model, kp, vp, indptr, n, max_new=s + 2)
+    cache.suffix_lens.fill_(s)
+    tokens = torch.full((P * n,), 5, dtype=torch.int64)
+    with FlopCounterMode(display=False) as counter:
+        model.decode_step(tokens, torch.full((P * n,), L + s, dtype=torch.int64), cache)
+    assert step_flops(model, P, n, L, s) == counter.get_total_flops()
+
+
 def test_eos_retires_samples_and_compaction_keeps_them_exact(checkpoints):
     """With EOS = a frequent token, samples end at different steps (rows get compacted); each sample must equal the
     same sample drawn without EOS, cut after its first EOS."""

@@ -443,9 +443,8 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
                                         seed=args.seed)
         model = load_model(hf)
     prompts = bench.random_prompts(args.prompts, args.prompt_len, model.arch.vocab_size, args.seed)
-    bw = bench.measure_bandwidth(model.device)
-    ideal, naive = bench.step_bytes(model, args.prompts, args.n, args.prompt_len, args.new_tokens)
-    limit = ideal / bw
+    lim = bench.step_limit(model, args.prompts, args.n, args.prompt_len, args.new_tokens)
+    limit = lim.seconds
     results = [bench.run_ttc_fast(model, prompts, args.n, args.new_tokens, temperature=args.temperature,
                                   seed=args.seed, batch_tokens=args.batch_tokens)]
     m = min(args.baseline_prompts or args.prompts, args.prompts)
@@ -466,8 +465,11 @@ def _cmd_bench_sampling(args: argparse.Namespace) -> int:
     print(f"workload: {args.prompts} prompts x n={args.n}, prompt {args.prompt_len} tokens, "
           f"{args.new_tokens} new tokens" + (f"; baselines on the first {m} prompts (one batch)"
                                              if args.baseline != "none" and m < args.prompts else ""))
-    print(f"bandwidth {bw / 1e9:.1f} GB/s (copy); bytes per decode step: {ideal / 1e6:.1f} MB shared-prefix "
-          f"ideal, {naive / 1e6:.1f} MB with a KV copy per sample; limit per step {limit * 1e3:.3f} ms")
+    print(f"bandwidth {lim.bandwidth / 1e9:.1f} GB/s (copy); bytes per decode step: {lim.bytes_ideal / 1e6:.1f} MB "
+          f"shared-prefix ideal, {lim.bytes_naive / 1e6:.1f} MB with a KV copy per sample: memory floor "
+          f"{lim.memory_s * 1e3:.3f} ms")
+    print(f"matmul {lim.matmul_rate / 1e12:.2f} TFLOP/s ({dtype}); {lim.flops / 1e9:.1f} GFLOP per decode step: "
+          f"compute floor {lim.compute_s * 1e3:.3f} ms; limit per step (the larger) {limit * 1e3:.3f} ms")
     base = results[0].tokens_per_s
     rows = [[r.impl, f"{r.tokens_per_s:.1f}", f"{r.seconds:.2f}", f"{r.prefill_s:.3f}", f"{r.step_s * 1e3:.2f}",
              "-" if r.sample_s != r.sample_s else f"{r.sample_s * 1e3:.2f}",

@@ -1,9 +1,11 @@
 """Sampling-throughput benchmark shared by ``ttc-fast bench-sampling`` and ``benchmarks/bench_generate.py``.
 
 A workload is P random prompts of ``prompt_len`` tokens, n samples each, exactly ``new_tokens`` generated tokens
-per sample (EOS off). The physical limit of one decode step is ``(weight bytes + KV bytes read) / bandwidth`` with
-the KV of each prompt read once (the shared-prefix ideal) and the mean suffix length ``new_tokens / 2``;
-bandwidth is measured with a large copy on the device (read + write bytes / time).
+per sample (EOS off). The physical limit of one decode step is the larger of two floors, at the mean suffix length
+``new_tokens / 2``: memory, ``(weight bytes + KV bytes read) / bandwidth`` with the KV of each prompt read once
+(the shared-prefix ideal), bandwidth measured with a large copy on the device (read + write bytes / time); and
+compute, :func:`step_flops` over the rate of a large matmul measured on the device in the model's dtype. With
+thousands of samples per step the compute floor is the larger one (a decode step is then a batched GEMM).
 """
 from __future__ import annotations
 
@@ -73,6 +75,64 @@ def step_bytes(model: Model, P: int, n: int, prompt_len: int, new_tokens: int) -
     ideal = model.weight_bytes() + per_tok * (P * prompt_len + P * n * s_mean)
     naive = model.weight_bytes() + per_tok * P * n * (prompt_len + s_mean)
     return int(ideal), int(naive)
+
+
+def step_flops(model: Model, P: int, n: int, prompt_len: int, suffix_len: float) -> float:
+    """FLOPs of one decode step of ``P * n`` samples whose suffix holds ``suffix_len`` tokens (multiply-add = 2):
+    the weight matmuls, 2 FLOPs per matmul parameter per sample (every 2-D weight but an untied input embedding,
+    which is a lookup), plus attention, 4·Hq·D FLOPs per layer per attended position (scores and values) over
+    ``prompt_len + suffix_len + 1`` positions (the new token included)."""
+    a = model.arch
+    mats = {t.data_ptr(): t.numel() for t in model.weights.values() if t.dim() == 2}
+    matmul_params = sum(mats.values()) - (0 if a.tied_embeddings else model.embed.numel())
+    T = P * n
+    attn = 4 * a.num_layers * a.num_heads * a.head_dim * (prompt_len + suffix_len + 1)
+    return float(T * (2 * matmul_params + attn))
+
+
+def measure_matmul_rate(device: torch.device, dtype: torch.dtype) -> float:
+    """FLOP/s of a large square matmul in ``dtype`` on ``device`` (8192 on CUDA, 1024 on CPU), best of 5."""
+    size = 8192 if torch.device(device).type == "cuda" else 1024
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    a @ b  # warm-up (library handles, kernel selection)
+    best = float("inf")
+    for _ in range(5):
+        _sync(device)
+        t = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * size ** 3 / best
+
+
+@dataclass
+class StepLimit:
+    """The physical limit of one average decode step on a device (see the module docstring)."""
+    bytes_ideal: int        # weights + each prompt's KV once + every suffix
+    bytes_naive: int        # weights + a KV copy of the prompt per sample
+    flops: float            # step_flops at the mean suffix length
+    bandwidth: float        # bytes/s, measured copy
+    matmul_rate: float      # FLOP/s, measured matmul in the model's dtype
+
+    @property
+    def memory_s(self) -> float:
+        return self.bytes_ideal / self.bandwidth
+
+    @property
+    def compute_s(self) -> float:
+        return self.flops / self.matmul_rate
+
+    @property
+    def seconds(self) -> float:
+        return max(self.memory_s, self.compute_s)
+
+
+def step_limit(model: Model, P: int, n: int, prompt_len: int, new_tokens: int) -> StepLimit:
+    """Measures the device's copy bandwidth and matmul rate and returns the workload's per-step limit."""
+    ideal, naive = step_bytes(model, P, n, prompt_len, new_tokens)
+    return StepLimit(ideal, naive, step_flops(model, P, n, prompt_len, new_tokens / 2),
+                     measure_bandwidth(model.device), measure_matmul_rate(model.device, model.dtype))
 
 
 @dataclass

@@ -256,6 +256,24 @@ class _Decoder:
         return self.s_out
 
 
+def new_decode_cache(model: Model, k_prefix: list[torch.Tensor], v_prefix: list[torch.Tensor],
+                     prefix_indptr: torch.Tensor, n: int, max_new: int) -> DecodeCache:
+    """The decode cache of a prefilled batch (``Model.prefill``'s KV): ``n`` samples per prompt, room for
+    ``max_new - 1`` generated tokens each (the last token is sampled, never attended), suffix lengths 0."""
+    a, dev = model.arch, model.device
+    P = prefix_indptr.numel() - 1
+    T = P * n
+    shape = (T, max(1, max_new - 1), a.num_kv_heads, a.head_dim)
+    return DecodeCache(
+        k_prefix=k_prefix, v_prefix=v_prefix, prefix_indptr=prefix_indptr,
+        qo_indptr=(torch.arange(P + 1, dtype=torch.int32, device=dev) * n),
+        k_suffix=[torch.zeros(shape, dtype=model.dtype, device=dev) for _ in range(a.num_layers)],
+        v_suffix=[torch.zeros(shape, dtype=model.dtype, device=dev) for _ in range(a.num_layers)],
+        suffix_lens=torch.zeros(T, dtype=torch.int32, device=dev),
+        attn_lens=torch.zeros(T, dtype=torch.int32, device=dev),
+        attn_out=torch.empty((T, a.num_heads, a.head_dim), dtype=model.dtype, device=dev))
+
+
 def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda_graph,
                out_tokens, out_lp, reasons, timings, stats, bar) -> None:
     from ttc_fast.ops import sample_tokens
@@ -275,16 +293,7 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
     plen = torch.tensor([len(p) for p in prompts], dtype=torch.int64, device=dev)
     seeds = torch.tensor([derive_seed(seed, batch[r // n], r % n) for r in range(T)], dtype=torch.int64,
                          device=dev)
-    S = max(1, max_new - 1)
-    shape = (T, S, a.num_kv_heads, a.head_dim)
-    cache = DecodeCache(
-        k_prefix=kp, v_prefix=vp, prefix_indptr=prefix_indptr,
-        qo_indptr=(torch.arange(P + 1, dtype=torch.int32, device=dev) * n),
-        k_suffix=[torch.zeros(shape, dtype=model.dtype, device=dev) for _ in range(a.num_layers)],
-        v_suffix=[torch.zeros(shape, dtype=model.dtype, device=dev) for _ in range(a.num_layers)],
-        suffix_lens=torch.zeros(T, dtype=torch.int32, device=dev),
-        attn_lens=torch.zeros(T, dtype=torch.int32, device=dev),
-        attn_out=torch.empty((T, a.num_heads, a.head_dim), dtype=model.dtype, device=dev))
+    cache = new_decode_cache(model, kp, vp, prefix_indptr, n, max_new)
     decoder = _Decoder(model, cache, cuda_graph)
     eos = np.array(sorted(set(model.eos_token_ids)), dtype=np.int64)
     window = max((len(s) for s in stops), default=0) + 2
