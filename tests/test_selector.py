@@ -314,6 +314,10 @@ def test_strategies_through_log(strategy):
     ref = {"maj": lambda: est.maj_at_k(a, c), "bok": lambda: est.best_of_k(s, c),
            "wmaj": lambda: est.weighted_maj_at_k(a, s, c)}[strategy]()
     np.testing.assert_allclose(st.history[-1].curve, ref.mean, atol=1e-12)
+    # the stderr over problems, and for the Monte Carlo "wmaj" its simulation error too (in quadrature)
+    mc = np.zeros_like(ref.stderr) if ref.mc_stderr is None else ref.mc_stderr
+    assert (mc > 0).any() == (strategy == "wmaj")
+    np.testing.assert_allclose(st.history[-1].curve_stderr, np.sqrt(ref.stderr ** 2 + mc ** 2), rtol=1e-12)
     assert st.history[-1].acc1 == pytest.approx(c.mean())
     assert not d.should_stop and d.k is not None  # end of run: deploy the last checkpoint
 
