@@ -1,6 +1,6 @@
 """Vote aggregation at 10,000 problems x N = 256: ttc_fast.vote vs Counter, torch.mode, sort + unique_consecutive.
 
-impl: ttc_fast (CUDA C++ kernel when built, else Triton, on CUDA; torch reference on CPU), ttc_fast_triton (GPU),
+impl: ttc_fast (CUDA C++ kernel when built, else Triton, on CUDA; C++ counting vote on CPU), ttc_fast_triton (GPU),
       counter (collections.Counter per problem), torch_mode (winner only; its tie rule differs CPU vs GPU),
       sort_unique (per-problem torch.unique(return_counts)).
 Run:  pytest benchmarks/bench_vote.py --benchmark-json=out.json   (CI=true: 1,000 problems)

@@ -70,8 +70,10 @@ def _vote_torch(answer_ids: torch.Tensor) -> VoteResult:
 
 
 def _vote_cpu(answer_ids: torch.Tensor) -> VoteResult:
-    """:func:`_vote_torch` for CPU tensors in C++ (``ttc_fast._C.vote``: per-row sort, multithreaded); identical
-    results (tests/test_vote.py checks it against ``_vote_torch``)."""
+    """:func:`_vote_torch` for CPU tensors in C++ (``ttc_fast._C.vote``: per-row cluster counting, a direct count
+    array or a hash table, multithreaded); identical results (tests/test_vote_cpu.py checks it against
+    ``_vote_torch`` and a Counter reference). No copy for a contiguous input (``.numpy()`` is a view); the outputs
+    are the module's numpy arrays, wrapped without a copy."""
     from ttc_fast import _C
 
     out = _C.vote(answer_ids.contiguous().numpy())
@@ -83,7 +85,8 @@ def _vote_reference(answer_ids: torch.Tensor) -> VoteResult:
 
 
 def vote_ref(answer_ids) -> VoteResult:
-    """Reference of :func:`vote` (sort + run lengths; the CPU path): C++ for CPU tensors, plain PyTorch otherwise."""
+    """Reference of :func:`vote` (the CPU path): C++ cluster counting for CPU tensors, plain PyTorch sort + run
+    lengths otherwise."""
     _validate(answer_ids, check_values=answer_ids.device.type != "cpu")
     return _vote_reference(answer_ids)
 
