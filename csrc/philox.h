@@ -46,11 +46,13 @@ inline float philox_uniform(int64_t seed, int64_t offset) {
                                                static_cast<uint32_t>(s), static_cast<uint32_t>(s >> 32)));
 }
 
-// The block loop below auto-vectorises (32x32->64-bit multiplies); GCC on x86-64 Linux also emits an AVX-512
-// clone picked at load time (about 2.5x faster where available). Same integer ops and the same float32
-// convert-and-multiply in every clone, so results are bit-identical.
+// The block loop below auto-vectorises (32x32->64-bit multiplies); GCC on x86-64 Linux also emits an x86-64-v4
+// (AVX-512 F/BW/DQ/VL) clone picked at load time: 2x faster than the default clone on the 2-core AMD EPYC dev box
+// (4.1 M uniforms: 11.4 vs 23.4 ms, one thread). An "avx512f"-only clone is no faster than the default: without
+// AVX-512VL/DQ GCC does not vectorise the 64-bit products. Same integer ops and the same float32 convert-and-
+// multiply in every clone, so results are bit-identical.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define TTC_FAST_PHILOX_CLONES __attribute__((target_clones("avx512f", "default")))
+#define TTC_FAST_PHILOX_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
 #else
 #define TTC_FAST_PHILOX_CLONES
 #endif
