@@ -45,6 +45,17 @@ def _entry_of(history: list[HistoryEntry], decision: Decision) -> HistoryEntry |
     return None
 
 
+def _save(plt: Any, fig: Any, ax: Any, path: str | os.PathLike, legend_loc: str) -> Path:
+    """Grid, legend, tight layout; writes the PNG (120 dpi) and closes the figure."""
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc=legend_loc)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def _default_ks(history: list[HistoryEntry]) -> list[int]:
     avail = sorted({int(k) for e in history for k in e.ks})
     pick = [k for k in avail if k & (k - 1) == 0]  # powers of two
@@ -95,13 +106,7 @@ def plot_accuracy_vs_flops(history: Any, decision: Decision, path: str | os.Path
     ax.set_xlabel("training FLOPs")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Accuracy vs training compute")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, ax, path, legend_loc="lower right")
 
 
 def plot_ttc_curve(history: Any, decision: Decision, path: str | os.PathLike) -> Path:
@@ -127,13 +132,7 @@ def plot_ttc_curve(history: Any, decision: Decision, path: str | os.PathLike) ->
     ax.set_xlabel("K (samples per query)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Test-time-compute curve of the chosen checkpoint")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, ax, path, legend_loc="lower right")
 
 
 def break_even_series(decision: Decision, num: int = 101, max_queries: float | None = None
@@ -167,13 +166,7 @@ def plot_break_even(decision: Decision, path: str | os.PathLike, max_queries: fl
                      f"FLOPs/query")
     ax.set_xlabel("queries served")
     ax.set_ylabel("FLOPs saved")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, ax, path, legend_loc="best")
 
 
 def _pct(x: float) -> str:
