@@ -204,14 +204,15 @@ def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] |
              "", f"Reason: {d.reason}", "",
              "FLOPs: one multiply-add = 2 FLOPs. Accuracies: mean over problems ± standard error over problems.",
              "", "## Evaluations", "",
-             "| step | training FLOPs | single-sample | kept | projected | K* | accuracy at K* | qualifies | count |",
-             "|---:|---:|---:|:-:|---:|---:|---:|:-:|---:|"]
+             "| step | training FLOPs | single-sample | kept | fitted points | projected | K* | accuracy at K* | "
+             "qualifies | count |",
+             "|---:|---:|---:|:-:|---:|---:|---:|---:|:-:|---:|"]
     for e in hist:
         ed = e.decision
         if ed is None:
             continue
         lines.append(f"| {e.step} | {e.train_flops:.3e} | {_acc(e.acc1, e.acc1_stderr)} | {'y' if e.kept else ''} | "
-                     f"{_acc(ed.projected_accuracy, ed.projected_stderr)} | {ed.k if ed.k is not None else ''} | "
+                     f"{e.fit_points or ''} | {_acc(ed.projected_accuracy, ed.projected_stderr)} | {ed.k if ed.k is not None else ''} | "
                      f"{_acc(ed.accuracy, ed.accuracy_stderr) if ed.k is not None else ''} | "
                      f"{'y' if ed.qualifies else ''} | {ed.patience_count} |")
     if figures:
