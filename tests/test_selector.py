@@ -471,6 +471,36 @@ def test_fit_alpha_keeps_every_point_when_the_model_fits():
     assert np.mean(err_auto) <= 1.25 * np.mean(err_all) + 1e-3
 
 
+def test_sampled_runs_with_a_jump_stop_after_it_and_never_falsely():
+    # 100 problems x 16 samples, 15 checkpoints, accuracy flat at 0.1 until x = 0.3, then a saturating rise; a
+    # false stop deploys (checkpoint, K*) whose true maj@K* is below the true final single-sample accuracy
+    P, n, xs = 100, 16, np.linspace(0.05, 0.75, 15)
+    w = weights(P)
+
+    def curve(x):
+        return np.where(x < 0.3, 0.1, 0.55 + 0.3 * (1 - np.exp(-6 * (x - 0.3))))
+    target = float(np.mean(np.clip(w * curve(1.0), 0, 1)))
+    out = {}
+    for label, kw in (("default", {}), ("paper", dict(filter_tolerance=0.0, fit_alpha=0.0))):
+        stops = false = 0
+        for seed in range(10):
+            rng = np.random.default_rng(seed)
+            st = TTCEarlyStopping(BUDGET, strategy="maj", patience=3, **kw)
+            for i, x in enumerate(xs):
+                p = np.clip(w * curve(x), 0, 1)
+                a, c = sample_checkpoint(p, n, rng)
+                d = st.update(step=i, train_flops=float(x * BUDGET), answers=a, correct=c)
+                if d.should_stop:
+                    stops += 1
+                    truth = np.mean([_true_maj(float(pi), d.k) for pi in p])
+                    false += truth < target
+                    break
+        out[label] = (stops, false)
+    print("stops, false stops", out)
+    assert out["default"][0] >= 8 and out["default"][1] == 0
+    assert out["paper"][0] <= 3  # one saturation curve through the flat phase and the jump projects too high
+
+
 def test_filter_and_fit_options_validated():
     for bad in (-1.0, float("inf"), "1", True):
         with pytest.raises(ValueError, match="filter_tolerance"):
