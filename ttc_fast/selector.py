@@ -28,7 +28,10 @@ Two methods share the bookkeeping (monotone filter, projection, FLOPs condition,
   3'. goodness-of-fit window: while the weighted chi-square test rejects the saturation model at level
       ``fit_alpha`` (default 0.05), the earliest kept point is dropped and the fit repeated (at least
       ``min_points`` stay). Curves that are flat before a jump (emergence, warm-up) are then projected from the
-      saturating part alone instead of by a curve that fits neither part;
+      saturating part alone instead of by a curve that fits neither part. Limit shared with the paper: a curve
+      that keeps rising like a power law is projected too low by any exponential saturation; on 25 sampled runs
+      (100 problems x 16 samples, patience 3) of A = 0.75 - 0.1125·(x + 0.01)^-0.35 that gave 3 false stops
+      with these defaults and 2 with the paper's bookkeeping (saturating and jump curves: none);
   4'. the TTC curve for every K = 1..min(n, k_max) exactly from the unbiased estimators (pass@K, maj@K,
       best-of-K, weighted maj@K) with per-problem values; K qualifies when
 
