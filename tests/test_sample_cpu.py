@@ -1,9 +1,11 @@
 """The fused C++ CPU draw (csrc/sample.h, ``_C.gumbel_argmax_rows``) == the torch reference, token for token.
 
 ``sample_tokens`` on CPU tensors runs :func:`ttc_fast.ops.sampling._sample_cpu`; ``sample_tokens_ref`` stays the plain
-torch code (``_sample_torch``). With torch's own log (MKL vmsLn, probed bit for bit against torch.log) the two give
-identical tokens on every input, degenerate ones included; the exact pruning (tokens whose score bound
-``z_i - G_MIN`` is below a drawn score get no uniform) never changes a token.
+torch code (``_sample_torch``). The C++ draw logs with std::log, within an ulp of torch's log, so the two could
+differ only where a row's two best scores are within an ulp; on every input below, degenerate ones included, the
+tokens are identical (the inputs are seeded: a near-tie would show as a deterministic failure, never as a flake).
+The exact pruning (tokens whose score bound ``z_i - G_MIN`` is below a drawn score get no uniform) never changes
+a token.
 """
 import numpy as np
 import pytest
@@ -11,14 +13,9 @@ import torch
 
 from ttc_fast import _C
 from ttc_fast.ops import sample_tokens, sample_tokens_ref
-from ttc_fast.ops.sampling import _cpu_batch_log, _prepare, _sample_cpu, _sample_torch
+from ttc_fast.ops.sampling import _prepare, _sample_cpu, _sample_torch
 
 INF, NAN = float("inf"), float("nan")
-
-
-def _log_fn():
-    fn, mode, exact = _cpu_batch_log()
-    return fn, mode, exact
 
 
 def _draw_ref(z, thr, seeds, offsets):
@@ -32,24 +29,16 @@ def _draw_ref(z, thr, seeds, offsets):
     return torch.argmax(score, dim=1)
 
 
-def _draw_c(z, thr, seeds, offsets, prune=True, log=None, threads=0):
-    fn, mode, _ = _log_fn() if log is None else (*log, None)
+def _draw_c(z, thr, seeds, offsets, prune=True, threads=0):
     return torch.from_numpy(_C.gumbel_argmax_rows(z.contiguous().numpy(), thr.contiguous().numpy(), seeds.numpy(),
-                                                  offsets.numpy(), log_fn=fn, log_mode=mode, prune=prune,
-                                                  num_threads=threads))
+                                                  offsets.numpy(), prune=prune, num_threads=threads))
 
 
-def test_torch_log_found_bit_exact():
-    fn, mode, exact = _cpu_batch_log()
-    if torch.backends.mkl.is_available():
-        assert fn != 0 and exact  # MKL vmsLn from libtorch_cpu is torch's CPU log
-    # the chosen log equals torch.log on fresh inputs of every length (MKL's result must not depend on n)
+def test_the_log_is_within_an_ulp_of_torch():
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(10007, generator=g) * torch.logspace(-9, 1.5, 10007)
-    if exact:
-        for n in (1, 3, 16, 63, 64, 65, 511, 10007):
-            got = torch.from_numpy(_C.batch_log(x[:n].numpy(), fn, mode))
-            assert torch.equal(got.view(torch.int32), torch.log(x[:n]).view(torch.int32)), n
+    x = torch.rand(100_003, generator=g) * torch.logspace(-9, 1.5, 100_003)
+    got = torch.from_numpy(_C.batch_log(x.numpy())).view(torch.int32)
+    assert int((got - torch.log(x).view(torch.int32)).abs().max()) <= 1
 
 
 def _reachable_uniforms():
@@ -64,11 +53,8 @@ def test_gumbel_bound_is_exact_over_every_uniform():
     # G_MIN (the kernel's bound) is the minimum of log(-log(u)) over all 75.5M reachable u, for the log in use
     u = _reachable_uniforms()
     assert float(u.max()) < 1.0
-    g = torch.log(torch.log(u).neg_())
-    fn, mode, exact = _cpu_batch_log()
-    assert _C.gumbel_g_min(fn, mode) == float(g.min()) or not exact
-    gl = torch.from_numpy(_C.batch_log(_C.batch_log(u.numpy(), 0, 0) * -1, 0, 0))  # std::log path
-    assert _C.gumbel_g_min(0, 0) == float(gl.min())
+    g = torch.from_numpy(_C.batch_log(_C.batch_log(u.numpy()) * -1))  # the C++ draw's log
+    assert _C.gumbel_g_min() == float(g.min())
     assert float(g.max()) == INF  # u = 0: g = +inf (score -inf, or NaN for z = +inf)
 
 
@@ -79,15 +65,11 @@ def test_bucket_bounds_hold_for_every_uniform():
     f = (u / torch.tensor(4.6566127342e-10, dtype=torch.float32)).double()  # the integer-valued float(s), exact
     half = torch.where(f < 2**24, torch.zeros_like(f), torch.exp2(torch.floor(torch.log2(f.clamp(min=1))) - 24))
     s_lo = (f - half).clamp(min=0).long()
-    for fn, mode in {_cpu_batch_log()[:2], (0, 0)}:
-        table = torch.from_numpy(_C.gumbel_g_lo_table(fn, mode))
-        assert bool((table[1:] <= table[:-1]).all())
-        if fn:
-            g = torch.log(torch.log(u).neg_())
-        else:
-            g = torch.from_numpy(_C.batch_log(_C.batch_log(u.numpy(), 0, 0) * -1, 0, 0))
-        assert bool((g >= table[s_lo >> 19]).all())
-        assert float(table[-1]) <= _C.gumbel_g_min(fn, mode)
+    table = torch.from_numpy(_C.gumbel_g_lo_table())
+    assert bool((table[1:] <= table[:-1]).all())
+    g = torch.from_numpy(_C.batch_log(_C.batch_log(u.numpy()) * -1))
+    assert bool((g >= table[s_lo >> 19]).all())
+    assert float(table[-1]) <= _C.gumbel_g_min()
 
 
 CASES = [
@@ -209,8 +191,7 @@ def test_pruning_never_changes_a_token():
         assert torch.equal(_draw_c(z, thr, seeds, offsets, prune=True), want)
         assert torch.equal(_draw_c(z, thr, seeds, offsets, prune=False), want)
     # near-ties at the bound: a token exactly G_MAX below the max and equal maxima everywhere
-    fn, mode, _ = _log_fn()
-    gmax = -_C.gumbel_g_min(fn, mode)
+    gmax = -_C.gumbel_g_min()
     z = torch.zeros(B, 100)
     z[:, ::7] = gmax
     z[:, 50] = 0.0
