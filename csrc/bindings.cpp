@@ -13,6 +13,7 @@
 #include "estimators.h"
 #include "parallel.h"
 #include "philox.h"
+#include "sample.h"
 #include "vote.h"
 
 namespace py = pybind11;
@@ -313,6 +314,57 @@ void bind_philox(py::module_& m) {
       py::arg("seeds"), py::arg("offsets"), py::arg("V"), py::arg("out") = py::none(), py::arg("num_threads") = 0,
       "u[b, i] = triton.language.rand(seeds[b], offsets[b] * V + i) as float32 [B, V] (Philox4x32-10);\n"
       "written into out (C-contiguous float32 [B, V]) when given, else into a new array.");
+
+  // ---- fused Gumbel-max draw (sample.h) ----
+  using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
+  m.def(
+      "gumbel_argmax_rows",
+      [](const F32& z, const F32& thr, const I64& seeds, const I64& offsets, bool prune, int num_threads) {
+        if (z.ndim() != 2) throw std::invalid_argument("gumbel_argmax_rows: z must be a float32 [B, V] array");
+        const int64_t B = z.shape(0), V = z.shape(1);
+        if (V < 1) throw std::invalid_argument("gumbel_argmax_rows: z must have V >= 1 columns");
+        if (thr.ndim() != 1 || seeds.ndim() != 1 || offsets.ndim() != 1 || thr.shape(0) != B ||
+            seeds.shape(0) != B || offsets.shape(0) != B)
+          throw std::invalid_argument("gumbel_argmax_rows: thr, seeds and offsets must be [B] arrays, B = z rows");
+        I64 tokens(B);
+        const float *zp = z.data(), *tp = thr.data();
+        const int64_t *sp = seeds.data(), *op = offsets.data();
+        int64_t* out = tokens.mutable_data();
+        {
+          py::gil_scoped_release release;
+          ttc_fast::gumbel_argmax_rows(zp, tp, sp, op, B, V, out, ttc_fast::BatchLog{}, prune, num_threads);
+        }
+        return tokens;
+      },
+      py::arg("z"), py::arg("thr"), py::arg("seeds"), py::arg("offsets"), py::arg("prune") = true,
+      py::arg("num_threads") = 0,
+      "Gumbel-max token per row: argmax over z[b, i] >= thr[b] of z[b, i] - log(-log(u[b, i])), u as\n"
+      "philox_uniform_rows, torch.argmax tie/NaN semantics (all -inf -> 0); int64 [B]. prune=False draws every\n"
+      "kept token (the unpruned route, for tests).");
+  m.def(
+      "batch_log",
+      [](const F32& x) {
+        if (x.ndim() != 1) throw std::invalid_argument("batch_log: x must be a 1-D float32 array");
+        const int64_t n = x.shape(0);
+        if (n > std::numeric_limits<int>::max()) throw std::invalid_argument("batch_log: x too long");
+        py::array_t<float> out(n);
+        const float* xp = x.data();
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          ttc_fast::BatchLog{}(static_cast<int>(n), xp, o);
+        }
+        return out;
+      },
+      py::arg("x"), "The log gumbel_argmax_rows uses (std::log), on a float32 vector.");
+  m.def("gumbel_g_min", [] { return ttc_fast::gumbel_g_min(ttc_fast::BatchLog{}); },
+        "log(-log(U_MAX)), U_MAX the largest Philox uniform: the smallest Gumbel term (pruning bound).");
+  m.def("gumbel_g_lo_table", [] {
+        py::array_t<float> out(int64_t{1} << ttc_fast::GumbelBounds::kBits);
+        ttc_fast::gumbel_g_lo_table(ttc_fast::BatchLog{}, out.mutable_data());
+        return out;
+      },
+      "Lower bounds of log(-log(u)) per bucket s >> 19 of the Philox integer s (u = float(s) * 4.6566127342e-10).");
 }
 }  // namespace philox_binding
 

@@ -14,7 +14,11 @@ Random numbers: ``u_i = philox_uniform(seed_b, offset_b * V + i)``: Philox4x32-1
 (low, high words) and counter = (low, high words of the 64-bit offset, 0, 0), first output word mapped to [0, 1)
 exactly as ``triton.language.rand`` does. The reference reimplements it in int64 torch arithmetic (any device) and
 in C++ (``csrc/philox.h``, used for CPU tensors); the tests check both bit for bit against ``tl.rand`` in the
-interpreter and against each other. The kernel finds thresholds by bisection on the
+interpreter and against each other. CPU tensors draw in C++ (``csrc/sample.h``, :func:`_sample_cpu`): one pass per row
+fusing Philox, the Gumbel term and the argmax, drawing uniforms only for tokens that can still win (the noise
+``-log(-log(u))`` is bounded since ``u < 1``), with torch's float32 ops and ``std::log``; that log is within an
+ulp of torch's (MKL) log, so the tokens are ``sample_tokens_ref``'s but for rows whose two best scores lie within
+an ulp (none of 120,192 test rows). The kernel finds thresholds by bisection on the
 order-preserving integer image of float32 (one pass over the vocabulary per step, at most 32 steps), never sorting
 the vocabulary; the reference sorts (independent route to the same thresholds).
 """
@@ -182,6 +186,22 @@ def _sample_torch(logits, temp, k, p, log_min_p, seeds, offsets, return_threshol
     return (tok, thr) if return_threshold else tok
 
 
+def _sample_cpu(logits, temp, k, p, log_min_p, seeds, offsets):
+    """:func:`_sample_torch` for CPU tensors with the final draw fused in C++ (``_C.gumbel_argmax_rows``): same
+    z, thresholds, random numbers, float32 ops and argmax semantics, the log within an ulp of torch's (module
+    docstring), without the [B, V] uniform and score tensors."""
+    from ttc_fast import _C
+
+    z = _scaled_logits(logits.detach(), temp)
+    thr = _thresholds_ref(z, k, p, log_min_p)
+    tok = torch.from_numpy(_C.gumbel_argmax_rows(
+        z.numpy(), thr.contiguous().numpy(), seeds.contiguous().numpy(), offsets.contiguous().numpy(),
+        num_threads=torch.get_num_threads()))
+    if bool((temp == 0).any()):
+        tok = torch.where(temp == 0, torch.argmax(logits.detach().float(), dim=1), tok)
+    return tok
+
+
 def sample_tokens_ref(logits, *, temperature, top_k=None, top_p=None, min_p=None, seeds, offsets=None):
     """Plain-PyTorch reference of :func:`sample_tokens` (sorts the vocabulary; same random numbers as the kernel)."""
     args = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
@@ -199,7 +219,8 @@ def sample_tokens(logits, *, temperature, top_k=None, top_p=None, min_p=None, se
         min_p: None, float or ``[B]`` tensor in [0, 1]; keep tokens with prob >= min_p * max prob (0 = off).
         seeds: int64 ``[B]``: one Philox key per row (e.g. per sample), so draws are reproducible per sample.
         offsets: int64 ``[B]`` or int (the decode step); the counter is ``offset * V + token``.
-        backend: ``"auto"`` (Triton on CUDA, torch on CPU), ``"triton"``, ``"torch"``.
+        backend: ``"auto"`` (Triton on CUDA, torch on CPU), ``"triton"``, ``"torch"`` (on CPU tensors the fused C++
+            draw of :func:`_sample_cpu`, the reference's tokens exactly).
 
     Returns: int64 ``[B]`` token ids. Same seed and offset -> same token on the reference and the kernel, up to
     floating-point near-ties. See the module docstring for the exact algorithm.
@@ -207,6 +228,6 @@ def sample_tokens(logits, *, temperature, top_k=None, top_p=None, min_p=None, se
     args = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
     impl = resolve_backend(backend, logits.device, op="sample_tokens")
     if impl == "torch":
-        return _sample_torch(logits, *args)
+        return (_sample_cpu if logits.device.type == "cpu" else _sample_torch)(logits, *args)
     from ttc_fast.ops._sampling_triton import sample_triton
     return sample_triton(logits, *args)
