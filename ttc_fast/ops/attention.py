@@ -123,18 +123,20 @@ def _attention_torch(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         lse = (m + torch.log(den)).squeeze(-1)  # [Hkv, n*G]
         o_pre[t0:t1] = o.view(Hkv, n, G, D).permute(1, 0, 2, 3).reshape(n, Hq, D)
         lse_pre[t0:t1] = lse.view(Hkv, n, G).permute(1, 0, 2).reshape(n, Hq)
-    # suffix: per sample, masked by its length; S_max may be 0
-    S = k_suffix.shape[1]
-    if S > 0 and T > 0:
+    # suffix: per sample, masked by its length, over the written part of the buffer only (S_max may be 0); one
+    # batched matmul over samples per kv head reads the [T, S, Hkv, D] cache through strided views (no copy)
+    S = min(k_suffix.shape[1], int(suffix_lens.max())) if T > 0 else 0
+    if S > 0:
         qs = qf.view(T, Hkv, G, D)
-        s = torch.einsum("thgd,tshd->thgs", qs, k_suffix.float())  # [T, Hkv, G, S]
+        ks, vs = k_suffix[:, :S].float(), v_suffix[:, :S].float()
+        s = torch.stack([torch.bmm(qs[:, h], ks[:, :, h].transpose(1, 2)) for h in range(Hkv)], 1)  # [T,Hkv,G,S]
         valid = torch.arange(S, device=q.device)[None, :] < suffix_lens[:, None]  # [T, S]
         s = s.masked_fill(~valid[:, None, None, :], float("-inf"))
         m = s.amax(-1, keepdim=True)
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
         e = torch.exp(s - m)
         den = e.sum(-1, keepdim=True)
-        o_suf = torch.einsum("thgs,tshd->thgd", e, v_suffix.float()) / den.clamp_min(1e-30)
+        o_suf = torch.stack([torch.bmm(e[:, h], vs[:, :, h]) for h in range(Hkv)], 1) / den.clamp_min(1e-30)
         lse_suf = torch.where(den > 0, m + torch.log(den), torch.full_like(den, float("-inf")))
         o, lse = _merge(o_pre, lse_pre, o_suf.reshape(T, Hq, D), lse_suf.reshape(T, Hq))
     else:
