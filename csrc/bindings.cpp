@@ -14,6 +14,7 @@
 #include "parallel.h"
 #include "philox.h"
 #include "sample.h"
+#include "thresholds.h"
 #include "vote.h"
 
 namespace py = pybind11;
@@ -341,6 +342,29 @@ void bind_philox(py::module_& m) {
       "Gumbel-max token per row: argmax over z[b, i] >= thr[b] of z[b, i] - log(-log(u[b, i])), u as\n"
       "philox_uniform_rows, torch.argmax tie/NaN semantics (all -inf -> 0); int64 [B]. prune=False draws every\n"
       "kept token (the unpruned route, for tests).");
+  m.def(
+      "sample_thresholds",
+      [](const F32& z, const I64& k, const F32& p, const F32& log_min_p, int num_threads) {
+        if (z.ndim() != 2) throw std::invalid_argument("sample_thresholds: z must be a float32 [B, V] array");
+        const int64_t B = z.shape(0), V = z.shape(1);
+        if (V < 1) throw std::invalid_argument("sample_thresholds: z must have V >= 1 columns");
+        if (k.ndim() != 1 || p.ndim() != 1 || log_min_p.ndim() != 1 || k.shape(0) != B || p.shape(0) != B ||
+            log_min_p.shape(0) != B)
+          throw std::invalid_argument("sample_thresholds: k, p and log_min_p must be [B] arrays, B = z rows");
+        py::array_t<float> thr(B);
+        const float *zp = z.data(), *pp = p.data(), *lp = log_min_p.data();
+        const int64_t* kp = k.data();
+        float* out = thr.mutable_data();
+        {
+          py::gil_scoped_release release;
+          ttc_fast::sample_thresholds(zp, kp, pp, lp, B, V, out, num_threads);
+        }
+        return thr;
+      },
+      py::arg("z"), py::arg("k"), py::arg("p"), py::arg("log_min_p"), py::arg("num_threads") = 0,
+      "Per-row sampling thresholds (float32 [B]) with the semantics of _thresholds_ref (top-k, top-p on the\n"
+      "top-k-restricted distribution, min-p), found by selection (nth_element, mass-accumulating quickselect)\n"
+      "instead of sorting the vocabulary.");
   m.def(
       "batch_log",
       [](const F32& x) {

@@ -18,7 +18,10 @@ interpreter and against each other. CPU tensors draw in C++ (``csrc/sample.h``, 
 fusing Philox, the Gumbel term and the argmax, drawing uniforms only for tokens that can still win (the noise
 ``-log(-log(u))`` is bounded since ``u < 1``), with torch's float32 ops and ``std::log``; that log is within an
 ulp of torch's (MKL) log, so the tokens are ``sample_tokens_ref``'s but for rows whose two best scores lie within
-an ulp (none of 120,192 test rows). The kernel finds thresholds by bisection on the
+an ulp (none of 120,192 test rows). CPU thresholds come from C++ too (``csrc/thresholds.h``, :func:`_thresholds_cpu`):
+nth_element for top-k, a mass-accumulating quickselect (after a per-bin mass histogram) for top-p, masses summed
+in double like torch's CPU cumsum but in another order, so they differ from the reference only where the cumulative
+mass at the top-p boundary rounds within an ulp of ``p * total`` (none of 15,360 measured rows). The kernel finds thresholds by bisection on the
 order-preserving integer image of float32 (one pass over the vocabulary per step, at most 32 steps), never sorting
 the vocabulary; the reference sorts (independent route to the same thresholds).
 """
@@ -145,6 +148,19 @@ def _thresholds_ref(z: torch.Tensor, k: torch.Tensor, p: torch.Tensor, log_min_p
     return torch.maximum(torch.maximum(thr_k, thr_p), thr_min)
 
 
+def _thresholds_cpu(z: torch.Tensor, k: torch.Tensor, p: torch.Tensor, log_min_p: torch.Tensor) -> torch.Tensor:
+    """:func:`_thresholds_ref` for CPU tensors without sorting the vocabulary (``_C.sample_thresholds``,
+    ``csrc/thresholds.h``): nth_element for top-k, a mass-accumulating quickselect for top-p. Same values but where
+    the cumulative mass at the top-p boundary rounds within an ulp of ``p * total`` (the sums run in another order)."""
+    from ttc_fast import _C
+
+    if bool((k >= z.shape[1]).all()) and bool((p >= 1).all()):  # nothing to select: the reference's sort-free path
+        return _thresholds_ref(z, k, p, log_min_p)
+    return torch.from_numpy(_C.sample_thresholds(
+        z.contiguous().numpy(), k.contiguous().numpy(), p.float().contiguous().numpy(),
+        log_min_p.float().contiguous().numpy(), num_threads=torch.get_num_threads()))
+
+
 def _scaled_logits(logits: torch.Tensor, temp: torch.Tensor) -> torch.Tensor:
     safe_t = torch.where(temp > 0, temp, torch.ones_like(temp))
     z = logits.float() / safe_t[:, None]  # a new tensor (division never aliases its input)
@@ -193,7 +209,7 @@ def _sample_cpu(logits, temp, k, p, log_min_p, seeds, offsets):
     from ttc_fast import _C
 
     z = _scaled_logits(logits.detach(), temp)
-    thr = _thresholds_ref(z, k, p, log_min_p)
+    thr = _thresholds_cpu(z, k, p, log_min_p)
     tok = torch.from_numpy(_C.gumbel_argmax_rows(
         z.numpy(), thr.contiguous().numpy(), seeds.contiguous().numpy(), offsets.contiguous().numpy(),
         num_threads=torch.get_num_threads()))
