@@ -18,12 +18,13 @@ interpreter and against each other. CPU tensors draw in C++ (``csrc/sample.h``, 
 fusing Philox, the Gumbel term and the argmax, drawing uniforms only for tokens that can still win (the noise
 ``-log(-log(u))`` is bounded since ``u < 1``), with torch's float32 ops and ``std::log``; that log is within an
 ulp of torch's (MKL) log, so the tokens are ``sample_tokens_ref``'s but for rows whose two best scores lie within
-an ulp (none of 120,192 test rows). CPU thresholds come from C++ too (``csrc/thresholds.h``, :func:`_thresholds_cpu`):
-nth_element for top-k, a mass-accumulating quickselect (after a per-bin mass histogram) for top-p, masses summed
-in double like torch's CPU cumsum but in another order, so they differ from the reference only where the cumulative
-mass at the top-p boundary rounds within an ulp of ``p * total`` (none of 15,360 measured rows). The kernel finds thresholds by bisection on the
-order-preserving integer image of float32 (one pass over the vocabulary per step, at most 32 steps), never sorting
-the vocabulary; the reference sorts (independent route to the same thresholds).
+an ulp (none of 120,192 test rows). CPU thresholds come from C++ too (``csrc/thresholds.h``,
+:func:`_thresholds_cpu`): nth_element for top-k, a mass-accumulating quickselect (after a per-bin mass histogram)
+for top-p, masses summed in double like torch's CPU cumsum but in another order, so they differ from the reference
+only where the cumulative mass at the top-p boundary rounds within an ulp of ``p * total`` (none of 15,360
+measured rows). The kernel finds thresholds by bisection on the order-preserving integer image of float32 (one
+pass over the vocabulary per step, at most 32 steps), never sorting the vocabulary; the reference sorts
+(independent route to the same thresholds).
 """
 from __future__ import annotations
 
