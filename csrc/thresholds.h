@@ -12,11 +12,11 @@
 // max(min z, m + lmp) with no selection at all.
 //
 // Selection: top-k by std::nth_element (on the values above a sampled cut, else on a copy of the row); top-p by a
-// per-bin mass histogram, then an exact quickselect on (z, e) pairs of the
-// kept tokens that accumulates the mass of the part above each pivot (expected O(kept tokens)). The only departure
-// from the reference is the order of the double-precision sum (sorted order there) and the exp (a vectorised Cephes
-// polynomial, std::exp below -87, instead of torch's; both within about an ulp): thr_p can differ only when the cumulative mass at the boundary rounds within an ulp of
-// the target.
+// per-bin mass histogram, then an exact quickselect on (z, e) pairs of the kept tokens that accumulates the mass of
+// the part above each pivot (expected O(kept tokens)). The only departure from the reference is the order of the
+// double-precision sum (sorted order there) and the exp (a vectorised Cephes polynomial, std::exp below -87, instead
+// of torch's; both within about an ulp): thr_p can differ only when the cumulative mass at the boundary rounds
+// within an ulp of the target.
 #pragma once
 
 #include <algorithm>
