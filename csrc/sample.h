@@ -240,9 +240,9 @@ TTC_FAST_PHILOX_CLONES inline float kept_max(const float* zr, int64_t V, float t
 
 // One row: see the header comment. Stage 1 keeps tokens with fl(z - g_min) >= cut (no Philox for the rest);
 // stage 2 draws their Philox integers s and keeps those with fl(z - g_lo[s >> kShift]) >= cut (no log for the rest);
-// survivors get the exact score (the argmax is order-free). cut is a drawn score (first the first maximal kept token's, then the running
-// best), so a dropped token scores strictly below the winner. NaN bounds never drop a token. prune=false: cut
-// stays -inf and every kept token gets its exact score (the unpruned path, for tests).
+// survivors get the exact score (the argmax is order-free). cut is a drawn score (first the first maximal kept
+// token's, then the running best), so a dropped token scores strictly below the winner. NaN bounds never drop a
+// token. prune=false: cut stays -inf and every kept token gets its exact score (the unpruned path, for tests).
 inline int64_t gumbel_argmax_row(const float* zr, int64_t V, float thr, int64_t seed, int64_t offset,
                                  const BatchLog& log_fn, const GumbelBounds& gb, bool prune,
                                  sample_detail::RowScratch& w) {
