@@ -45,9 +45,9 @@ Two methods share the bookkeeping (monotone filter, projection, FLOPs condition,
       (delta method on the per-problem differences u_{p,K} - sum_i g_i v_{p,i}) was measured and not adopted: on
       30 problems x 8 samples its stderr fell ~25% below the actual spread of A_K - A_hat over sampling seeds
       (the projection is nonlinear and the filter and fit window select points), and the false-stop rate of
-      the test below rose from 7% to 37% at 95% confidence. For "wmaj" se_K includes the Monte Carlo error. Points without
-      per-problem data (precomputed accuracies) have se_K = 0 and an unweighted fit whose se_hat comes from its
-      residuals (0 when there are no residual degrees of freedom). K* = smallest qualifying K.
+      the test below rose from 7% to 37% at 95% confidence. For "wmaj" se_K includes the Monte Carlo error.
+      Points without per-problem data (precomputed accuracies) have se_K = 0 and an unweighted fit whose se_hat
+      comes from its residuals (0 when there are no residual degrees of freedom). K* = smallest qualifying K.
 
 FLOPs condition (both methods): F_t < budget, and F_t + Q·ΔC(K*) <= budget where Q = ``expected_queries``
 (0 when unknown) and ΔC(K) = C_inf(K) - C_inf(1) is the extra inference cost per query (shared prompt prefix:
