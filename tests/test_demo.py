@@ -3,7 +3,6 @@ numbers are checked against the eval logs with the estimators, the selectors rep
 loaded back."""
 import json
 import math
-import os
 import time
 
 import numpy as np

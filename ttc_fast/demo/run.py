@@ -29,7 +29,7 @@ import numpy as np
 
 from ttc_fast.demo.task import ChainTask, write_problems
 from ttc_fast.demo.train import TrainConfig, checkpoint_steps, llama_config, total_train_tokens, train
-from ttc_fast.evallog import append_record, make_record, record_arrays
+from ttc_fast.evallog import append_record, make_record
 
 
 @dataclass

@@ -278,7 +278,7 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
                out_tokens, out_lp, reasons, timings, stats, bar) -> None:
     from ttc_fast.ops import sample_tokens
 
-    dev, a = model.device, model.arch
+    dev = model.device
     prompts = [ids[i] for i in batch]
     P = len(prompts)
     T = P * n
