@@ -160,3 +160,20 @@ def test_journal_config_mismatch_and_resend(tmp_path):
     again = _feed(TTCEarlyStopping(**KW, journal=path), recs[1:2])  # a restarted loop re-sends its last step
     _same(again[0], d[1])
     assert len(path.read_text().splitlines()) == n_lines
+
+
+def test_journal_written_before_the_filter_and_fit_settings(tmp_path):
+    # a header without filter_tolerance / fit_alpha came from the strict filter and the full fit: resuming it takes
+    # those settings, and the defaults are refused with a message that names the difference
+    path = tmp_path / "old.jsonl"
+    recs = _records()
+    old = dict(KW, filter_tolerance=0.0, fit_alpha=0.0)
+    d = _feed(TTCEarlyStopping(**old, journal=path), recs[:3])
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    del header["config"]["filter_tolerance"], header["config"]["fit_alpha"]
+    path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+    with pytest.raises(ValueError, match="filter_tolerance=0.0"):
+        TTCEarlyStopping(**KW, journal=path)
+    resumed = TTCEarlyStopping(**old, journal=path)
+    _same(resumed.decision, d[-1])

@@ -84,6 +84,8 @@ METHODS = ("exact", "sigmoid")
 SIGMOID_KS = (1, 2, 4)
 SIGMOID_K_MAX = 1024
 _JOURNAL_VERSION = 1
+# settings added after journals were first written: a header without them was written with these values
+_JOURNAL_LEGACY = {"filter_tolerance": 0.0, "fit_alpha": 0.0}
 
 
 # ---- the decision --------------------------------------------------------------------------------------------
@@ -837,7 +839,7 @@ class TTCEarlyStopping:
         header = records[0]
         if header.get("type") != "header":
             raise ValueError(f"journal {self.journal}: line 1 is not a header record")
-        stored = header.get("config", {})
+        stored = {**_JOURNAL_LEGACY, **header.get("config", {})}
         diff = [k for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
         if diff:
             k = diff[0]
