@@ -46,6 +46,32 @@ inline float philox_uniform(int64_t seed, int64_t offset) {
                                                static_cast<uint32_t>(s), static_cast<uint32_t>(s >> 32)));
 }
 
+// The 10 rounds of philox4x32_10_first on L lanes at once (structure of arrays: the loop over lanes vectorises),
+// counters c0..c3 in place, key (k0, k1). Always inlined, so each target clone below compiles it for its own ISA.
+#if defined(__GNUC__)
+#define TTC_FAST_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define TTC_FAST_ALWAYS_INLINE inline
+#endif
+template <int64_t L>
+TTC_FAST_ALWAYS_INLINE void philox_rounds(uint32_t* c0, uint32_t* c1, uint32_t* c2, uint32_t* c3, uint32_t k0,
+                                          uint32_t k1) {
+  for (int r = 0; r < 10; ++r) {
+    for (int64_t j = 0; j < L; ++j) {
+      const uint64_t prod_b = static_cast<uint64_t>(c2[j]) * 0xCD9E8D57u;
+      const uint64_t prod_a = static_cast<uint64_t>(c0[j]) * 0xD2511F53u;
+      const uint32_t n0 = static_cast<uint32_t>(prod_b >> 32) ^ c1[j] ^ k0;
+      const uint32_t n2 = static_cast<uint32_t>(prod_a >> 32) ^ c3[j] ^ k1;
+      c1[j] = static_cast<uint32_t>(prod_b);
+      c3[j] = static_cast<uint32_t>(prod_a);
+      c0[j] = n0;
+      c2[j] = n2;
+    }
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+}
+
 // The block loop below auto-vectorises (32x32->64-bit multiplies); GCC on x86-64 Linux also emits an x86-64-v4
 // (AVX-512 F/BW/DQ/VL) clone picked at load time: 2x faster than the default clone on the 2-core AMD EPYC dev box
 // (4.1 M uniforms: 11.4 vs 23.4 ms, one thread). An "avx512f"-only clone is no faster than the default: without
@@ -71,21 +97,7 @@ TTC_FAST_PHILOX_CLONES inline void philox_uniform_fill(uint64_t counter, uint32_
       c2[j] = 0;
       c3[j] = 0;
     }
-    uint32_t k0 = k0_in, k1 = k1_in;
-    for (int r = 0; r < 10; ++r) {  // the rounds of philox4x32_10_first, lane by lane
-      for (int64_t j = 0; j < L; ++j) {
-        const uint64_t prod_b = static_cast<uint64_t>(c2[j]) * 0xCD9E8D57u;
-        const uint64_t prod_a = static_cast<uint64_t>(c0[j]) * 0xD2511F53u;
-        const uint32_t n0 = static_cast<uint32_t>(prod_b >> 32) ^ c1[j] ^ k0;
-        const uint32_t n2 = static_cast<uint32_t>(prod_a >> 32) ^ c3[j] ^ k1;
-        c1[j] = static_cast<uint32_t>(prod_b);
-        c3[j] = static_cast<uint32_t>(prod_a);
-        c0[j] = n0;
-        c2[j] = n2;
-      }
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
+    philox_rounds<L>(c0, c1, c2, c3, k0_in, k1_in);
     for (int64_t j = 0; j < L; ++j) u[j] = uint32_to_uniform(c0[j]);
     const int64_t m = std::min(L, n - s);
     for (int64_t j = 0; j < m; ++j) out[s + j] = u[j];

@@ -75,21 +75,7 @@ TTC_FAST_PHILOX_CLONES inline void philox_s_gather(uint64_t base, const int64_t*
       c2[j] = 0;
       c3[j] = 0;
     }
-    uint32_t k0 = k0_in, k1 = k1_in;
-    for (int r = 0; r < 10; ++r) {
-      for (int64_t j = 0; j < L; ++j) {
-        const uint64_t prod_b = static_cast<uint64_t>(c2[j]) * 0xCD9E8D57u;
-        const uint64_t prod_a = static_cast<uint64_t>(c0[j]) * 0xD2511F53u;
-        const uint32_t n0 = static_cast<uint32_t>(prod_b >> 32) ^ c1[j] ^ k0;
-        const uint32_t n2 = static_cast<uint32_t>(prod_a >> 32) ^ c3[j] ^ k1;
-        c1[j] = static_cast<uint32_t>(prod_b);
-        c3[j] = static_cast<uint32_t>(prod_a);
-        c0[j] = n0;
-        c2[j] = n2;
-      }
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
+    philox_rounds<L>(c0, c1, c2, c3, k0_in, k1_in);
     for (int64_t j = 0; j < m; ++j) out[s + j] = philox_s(c0[j]);
   }
 }
@@ -181,21 +167,7 @@ TTC_FAST_PHILOX_CLONES inline int dense_block(const float* z, uint64_t counter, 
     c2[j] = 0;
     c3[j] = 0;
   }
-  uint32_t k0 = k0_in, k1 = k1_in;
-  for (int r = 0; r < 10; ++r) {
-    for (int64_t j = 0; j < L; ++j) {
-      const uint64_t prod_b = static_cast<uint64_t>(c2[j]) * 0xCD9E8D57u;
-      const uint64_t prod_a = static_cast<uint64_t>(c0[j]) * 0xD2511F53u;
-      const uint32_t n0 = static_cast<uint32_t>(prod_b >> 32) ^ c1[j] ^ k0;
-      const uint32_t n2 = static_cast<uint32_t>(prod_a >> 32) ^ c3[j] ^ k1;
-      c1[j] = static_cast<uint32_t>(prod_b);
-      c3[j] = static_cast<uint32_t>(prod_a);
-      c0[j] = n0;
-      c2[j] = n2;
-    }
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
+  philox_rounds<L>(c0, c1, c2, c3, k0_in, k1_in);
   int cnt = 0;
   for (int64_t j = 0; j < L; ++j) {
     const int32_t sj = philox_s(c0[j]);
