@@ -235,9 +235,17 @@ class _Decoder:
 
     def step(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         m, c = self.model, self.cache
-        if not self.use_graph or self.eager_steps == 0:  # the first step runs eagerly (warm-up, Triton compile)
-            self.eager_steps += 1
+        if not self.use_graph:
             return m.decode_step(tokens, positions, c)
+        if self.eager_steps == 0:  # the first step runs eagerly (warm-up: Triton compile, library handles), on a
+            self.eager_steps += 1  # side stream as torch.cuda.graph's documentation asks before a capture
+            side = torch.cuda.Stream(device=m.device)
+            side.wait_stream(torch.cuda.current_stream(m.device))
+            with torch.cuda.stream(side):
+                out = m.decode_step(tokens, positions, c)
+            torch.cuda.current_stream(m.device).wait_stream(side)
+            out.record_stream(torch.cuda.current_stream(m.device))  # used there: not reused before it is done
+            return out
         if self.graph is None:
             try:
                 self.s_tok, self.s_pos = tokens.clone(), positions.clone()
