@@ -6,6 +6,7 @@ happen inside the ``_cmd_*`` functions so ``ttc-fast --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -244,11 +245,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
     for e in hist[-20:]:
         d = e.decision
         rows.append([e.step, f"{e.train_flops:.3e}", f"{100 * e.acc1:.2f}", "y" if e.kept else "",
+                     e.fit_points or "-",
                      f"{100 * d.projected_accuracy:.2f}" if d.projected_accuracy == d.projected_accuracy else "-",
                      d.k if d.k is not None else "-", "y" if d.qualifies else "", d.patience_count])
     note = f" (last 20 of {len(hist)})" if len(hist) > 20 else ""
     print(f"evaluations read: {len(hist)}{note}")
-    print(format_table(["step", "train FLOPs", "acc@1 %", "kept", "projected %", "K*", "qualifies", "count"], rows))
+    print(format_table(["step", "train FLOPs", "acc@1 %", "kept", "fitted", "projected %", "K*", "qualifies", "count"],
+                       rows))
     print()
     print(decision.summary())
     if args.report:
@@ -508,8 +511,6 @@ def _add_demo_parser(sub) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import os
-
     from ttc_fast._table import format_table
     from ttc_fast.demo.run import DemoConfig, run_demo
 
@@ -635,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as err:
         print(f"ttc-fast {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
