@@ -237,7 +237,7 @@ def sample_tokens(logits, *, temperature, top_k=None, top_p=None, min_p=None, se
         seeds: int64 ``[B]``: one Philox key per row (e.g. per sample), so draws are reproducible per sample.
         offsets: int64 ``[B]`` or int (the decode step); the counter is ``offset * V + token``.
         backend: ``"auto"`` (Triton on CUDA, torch on CPU), ``"triton"``, ``"torch"`` (on CPU tensors the fused C++
-            draw of :func:`_sample_cpu`, the reference's tokens exactly).
+            draw of :func:`_sample_cpu`: the reference's tokens but for near-ties, see the module docstring).
 
     Returns: int64 ``[B]`` token ids. Same seed and offset -> same token on the reference and the kernel, up to
     floating-point near-ties. See the module docstring for the exact algorithm.
