@@ -185,7 +185,7 @@ def _cmd_breakeven(args: argparse.Namespace) -> int:
 _PARSERS.append(_add_breakeven_parser)
 
 
-# ---- select (ttc_fast/selector.py, ttc_fast/report.py) ---------------------------------------------------------
+# ---- select (ttc_fast/selector/, ttc_fast/report.py) ----------------------------------------------------------
 def _add_select_parser(sub) -> None:
     p = sub.add_parser(
         "select", help="TTC-aware early stopping over an eval log: which checkpoint and K to deploy",

@@ -69,325 +69,18 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Decision", "TTCEarlyStopping", "NaiveEarlyStopping", "select", "HistoryEntry", "read_eval_log",
-           "saturation", "fit_saturation", "SaturationFit", "sigmoid", "fit_sigmoid", "sigmoid_k_star",
-           "monotone_mask", "STRATEGIES", "METHODS"]
-
-STRATEGIES = ("maj", "pass", "bok", "wmaj")
-METHODS = ("exact", "sigmoid")
-SIGMOID_KS = (1, 2, 4)
-SIGMOID_K_MAX = 1024
-_JOURNAL_VERSION = 1
-# settings added after journals were first written: a header without them was written with these values
-_JOURNAL_LEGACY = {"filter_tolerance": 0.0, "fit_alpha": 0.0}
+from ttc_fast.selector.journal import JOURNAL_LEGACY, JOURNAL_VERSION, append_line, read_journal
+from ttc_fast.selector.projection import SaturationFit, fit_saturation
+from ttc_fast.selector.ttc import SIGMOID_K_MAX, SIGMOID_KS, as_answers, fit_sigmoid, sigmoid, sigmoid_k_star, ttc_curve
+from ttc_fast.selector.types import (METHODS, STRATEGIES, Decision, HistoryEntry, accuracy_table, check_int,
+                                     finite_or_zero)
 
 
-# ---- the decision --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Decision:
-    """What the selector says after one evaluation (or, offline, for a whole run).
-
-    ``step``/``train_flops``: the checkpoint (deploy this one when ``should_stop``). ``k``: K* samples per query
-    (None when no K qualifies; offline at the end of a run, K reaching the target or 1). Accuracies are fractions;
-    ``*_stderr`` are standard errors over problems (nan when unknown). ``projected_accuracy``: A_hat, the fitted
-    single-sample accuracy at the budget (nan without a projection). FLOPs: ``flops_saved`` is a fraction of
-    ``budget_flops``, ``*_abs`` absolute FLOPs; ``net_*`` after the evaluation FLOPs ``eval_flops`` spent so far.
-    ``break_even_queries``: queries served with K* samples before the saved training FLOPs are used up.
-    """
-
-    should_stop: bool
-    step: int
-    train_flops: float
-    k: int | None
-    strategy: str
-    method: str
-    projected_accuracy: float
-    projected_stderr: float
-    accuracy: float
-    accuracy_stderr: float
-    accuracy_k1: float
-    budget_flops: float
-    flops_saved: float
-    flops_saved_abs: float
-    net_flops_saved: float
-    net_flops_saved_abs: float
-    eval_flops: float
-    extra_inference_flops_per_query: float
-    break_even_queries: float
-    net_break_even_queries: float
-    qualifies: bool
-    patience_count: int
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Decision:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def summary(self) -> str:
-        """A few human-readable lines (what ``ttc-fast select`` prints)."""
-        def pct(x: float) -> str:
-            return "n/a" if not math.isfinite(x) else f"{100 * x:.2f}%"
-
-        def acc(x: float, se: float) -> str:
-            if not math.isfinite(x):
-                return "n/a"
-            return f"{100 * x:.2f}%" + (f" ± {100 * se:.2f}" if math.isfinite(se) and se > 0 else "")
-
-        k = "none" if self.k is None else str(self.k)
-        lines = [
-            f"decision: {'STOP' if self.should_stop else 'continue'} at step {self.step} "
-            f"({self.train_flops:.3e} training FLOPs of {self.budget_flops:.3e})",
-            f"deploy: K = {k} samples per query ({self.strategy}@K, method {self.method})",
-            f"accuracy at K: {acc(self.accuracy, self.accuracy_stderr)}; single-sample "
-            f"{acc(self.accuracy_k1, float('nan'))}; projected at budget "
-            f"{acc(self.projected_accuracy, self.projected_stderr)}",
-            f"training FLOPs saved: {pct(self.flops_saved)} ({self.flops_saved_abs:.3e}); net of evaluation "
-            f"({self.eval_flops:.3e}): {pct(self.net_flops_saved)}",
-            f"break-even: {self.break_even_queries:.3e} queries (net {self.net_break_even_queries:.3e})",
-            f"patience: {self.patience_count} consecutive qualifying evaluations",
-            f"reason: {self.reason}",
-        ]
-        return "\n".join(lines)
-
-
-@dataclass
-class HistoryEntry:
-    """One evaluation as the selector saw it (``TTCEarlyStopping.history``); what the journal stores.
-
-    ``ks``/``curve``/``curve_stderr``: the TTC curve of this checkpoint (accuracy at K, stderr over problems;
-    empty when not computed). ``kept``: survived the monotone filter. ``fit``: (a, b, c) of the saturation fit
-    on normalised FLOPs x = F / budget at this evaluation (None without one), through the last ``fit_points``
-    kept points. ``sigmoid_fit``: (L, s, x0).
-    """
-
-    step: int
-    train_flops: float
-    acc1: float
-    acc1_stderr: float
-    ks: np.ndarray
-    curve: np.ndarray
-    curve_stderr: np.ndarray
-    eval_flops: float
-    num_problems: int
-    kept: bool = False
-    fit: tuple[float, float, float] | None = None
-    fit_points: int = 0
-    sigmoid_fit: tuple[float, float, float] | None = None
-    decision: Decision | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        return {"type": "update", "step": self.step, "train_flops": self.train_flops, "acc1": self.acc1,
-                "acc1_stderr": self.acc1_stderr, "ks": [int(k) for k in self.ks],
-                "curve": [float(v) for v in self.curve], "curve_stderr": [float(v) for v in self.curve_stderr],
-                "eval_flops": self.eval_flops, "num_problems": self.num_problems,
-                "decision": None if self.decision is None else self.decision.to_dict()}
-
-
-# ---- fits ----------------------------------------------------------------------------------------------------
-def saturation(x: np.ndarray | float, a: float, b: float, c: float) -> np.ndarray | float:
-    """A(x) = a·(1 - exp(-b·x)) + c, x = training FLOPs / budget."""
-    return a * -np.expm1(-b * np.asarray(x, dtype=np.float64)) + c
-
-
-@dataclass(frozen=True)
-class SaturationFit:
-    """Exponential-saturation fit on normalised FLOPs; ``projected`` = A(1) clipped to [0, 1] and its stderr;
-    ``chi2`` = sum of squared residuals in units of the points' standard errors (nan for an unweighted fit)."""
-
-    a: float
-    b: float
-    c: float
-    cov: np.ndarray
-    projected: float
-    projected_stderr: float
-    chi2: float = math.nan
-
-
-_SAT_BOUNDS = ([0.0, 1e-4, -1.0], [2.0, 1e4, 1.0])
-_SAT_LOG_B = np.linspace(math.log(1e-3), math.log(1e3), 61)  # starting-value grid for b
-
-
-def _saturation_jac(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    e = np.exp(-b * x)
-    return np.stack([1.0 - e, a * x * e, np.ones_like(x)], axis=1)
-
-
-def _saturation_start(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Starting values: for each b on a log grid the model is linear in (a, c); weighted least squares for
-    (a, c) at every b, keep the b with the smallest residual (a variable-projection profile)."""
-    b = np.exp(_SAT_LOG_B)[:, None]                       # (G, 1)
-    phi = -np.expm1(-b * x[None, :])                      # (G, n)
-    sw = w[None, :]
-    s00, s01, s11 = (sw * phi * phi).sum(1), (sw * phi).sum(1), sw.sum(1)
-    t0, t1 = (sw * phi * y).sum(1), (sw * y).sum(1)
-    det = s00 * s11 - s01 * s01
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.clip((t0 * s11 - t1 * s01) / det, _SAT_BOUNDS[0][0], _SAT_BOUNDS[1][0])
-        c = np.clip((s00 * t1 - s01 * t0) / det, _SAT_BOUNDS[0][2], _SAT_BOUNDS[1][2])
-    a, c = np.nan_to_num(a), np.nan_to_num(c)
-    r = a[:, None] * phi + c[:, None] - y[None, :]
-    sse = (sw * r * r).sum(1)
-    i = int(np.argmin(sse))
-    return np.array([a[i], float(b[i, 0]), c[i]])
-
-
-def fit_saturation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
-                   sigma: Sequence[float] | np.ndarray | None = None) -> SaturationFit | None:
-    """Least-squares fit of :func:`saturation` to accuracies ``y`` at normalised FLOPs ``x`` (1-D, same length).
-
-    ``scipy.optimize.curve_fit`` (trust-region reflective, analytic Jacobian) within the bounds a in [0, 2],
-    b in [1e-4, 1e4], c in [-1, 1], started from the best point of a profile over b (log grid 1e-3..1e3, the
-    model is linear in a and c for fixed b). ``sigma`` (per-point standard errors, floored at 1e-4) weights the
-    fit and makes the covariance absolute; without it the covariance is scaled by the residuals (no residual
-    degrees of freedom: the curve interpolates the points, projected stderr reported as 0).
-    Returns None when scipy cannot fit.
-    """
-    from scipy.optimize import curve_fit
-
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.ndim != 1 or x.shape != y.shape or x.size < 2:
-        raise ValueError(f"x and y must be 1-D of the same length >= 2, got shapes {x.shape} and {y.shape}")
-    sig = None if sigma is None else np.maximum(np.asarray(sigma, dtype=np.float64), 1e-4)
-    w = np.ones_like(x) if sig is None else 1.0 / sig ** 2
-    p0 = _saturation_start(x, y, w)
-    lo, hi = np.array(_SAT_BOUNDS[0]), np.array(_SAT_BOUNDS[1])
-    p0 = np.clip(p0, lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            popt, cov = curve_fit(saturation, x, y, p0=p0, sigma=sig, absolute_sigma=sig is not None,
-                                  bounds=_SAT_BOUNDS, jac=_saturation_jac, maxfev=2000)
-    except (RuntimeError, ValueError):
-        return None
-    a, b, c = (float(v) for v in popt)
-    proj = float(np.clip(saturation(1.0, a, b, c), 0.0, 1.0))
-    grad = np.array([-math.expm1(-b), a * math.exp(-b), 1.0])  # d A(1) / d(a, b, c)
-    var = float(grad @ cov @ grad) if np.all(np.isfinite(cov)) else float("nan")
-    se = math.sqrt(var) if math.isfinite(var) and var > 0 else 0.0
-    chi2 = math.nan if sig is None else float(np.sum(((saturation(x, a, b, c) - y) / sig) ** 2))
-    return SaturationFit(a, b, c, cov, proj, se, chi2)
-
-
-def sigmoid(k: np.ndarray | float, L: float, s: float, x0: float) -> np.ndarray | float:
-    """A_K = L / (1 + exp(-s·(K - x0)))."""
-    return L / (1.0 + np.exp(-s * (np.asarray(k, dtype=np.float64) - x0)))
-
-
-_SIG_BOUNDS = ([0.0, 1e-3, -50.0], [1.0, 50.0, 50.0])
-
-
-def fit_sigmoid(ks: Sequence[float], acc: Sequence[float]) -> tuple[float, float, float] | None:
-    """Least-squares fit of :func:`sigmoid` to accuracies ``acc`` at ``ks`` (the paper: K = 1, 2, 4).
-
-    Starts: L0 in {max(acc), (1 + max(acc)) / 2, 1}, s0 = 1, x0 = 0 (best residual wins). None on failure.
-    """
-    from scipy.optimize import curve_fit
-
-    k = np.asarray(ks, dtype=np.float64)
-    y = np.asarray(acc, dtype=np.float64)
-    if k.size < 3 or not np.all(np.isfinite(y)):
-        return None
-    best = None
-    ymax = float(y.max())
-    for L0 in (ymax, 0.5 * (1.0 + ymax), 1.0):
-        p0 = np.clip([L0, 1.0, 0.0], np.array(_SIG_BOUNDS[0]) + 1e-9, np.array(_SIG_BOUNDS[1]) - 1e-9)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                popt, _ = curve_fit(sigmoid, k, y, p0=p0, bounds=_SIG_BOUNDS, maxfev=5000)
-        except (RuntimeError, ValueError):
-            continue
-        r = sigmoid(k, *popt) - y
-        sse = float(r @ r)
-        if best is None or sse < best[0] - 1e-15:
-            best = (sse, popt)
-    return None if best is None else tuple(float(v) for v in best[1])  # type: ignore[return-value]
-
-
-def sigmoid_k_star(params: tuple[float, float, float], target: float, k_max: int) -> int | None:
-    """Smallest integer K in [1, k_max] with sigmoid(K) >= target, or None (closed form, no scan)."""
-    L, s, x0 = params
-    if not math.isfinite(target):
-        return None
-    if sigmoid(1.0, L, s, x0) >= target:
-        return 1
-    if target >= L:
-        return None
-    k = x0 - math.log(L / target - 1.0) / s
-    kk = max(1, math.ceil(k))
-    # the closed form can land one off from rounding: settle on the exact boundary
-    while kk > 1 and sigmoid(kk - 1, L, s, x0) >= target:
-        kk -= 1
-    while kk <= k_max and sigmoid(kk, L, s, x0) < target:
-        kk += 1
-    return kk if kk <= k_max else None
-
-
-def monotone_mask(values: Sequence[float]) -> np.ndarray:
-    """True where a value is >= the maximum of all earlier finite values (the paper's monotone filter).
-
-    Non-finite values are never kept and do not move the running maximum.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    keep = np.zeros(v.shape, dtype=bool)
-    best = -math.inf
-    for i, x in enumerate(v):
-        if math.isfinite(x) and x >= best:
-            keep[i] = True
-            best = x
-    return keep
-
-
-# ---- the TTC curve of one checkpoint -------------------------------------------------------------------------
-def _as_answers(answers: Any) -> np.ndarray:
-    if hasattr(answers, "detach"):  # torch tensor
-        answers = answers.detach().cpu().numpy()
-    arr = np.asarray(answers) if not isinstance(answers, np.ndarray) else answers
-    if arr.dtype == object or arr.dtype.kind in "US":
-        from ttc_fast.estimators import cluster_answers
-        return np.asarray(cluster_answers(answers), dtype=np.int64)
-    if arr.dtype.kind not in "iub":
-        raise TypeError(f"answers must be integer cluster ids (P, N) or nested strings, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
-
-
-def _ttc_curve(strategy: str, answers: np.ndarray | None, correct: np.ndarray, scores: np.ndarray | None,
-               ks: Sequence[int], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and stderr of the strategy's accuracy at each K in ``ks`` (unbiased estimators): the stderr over
-    problems, and for "wmaj" also its Monte Carlo error (the two added in quadrature)."""
-    from ttc_fast import estimators as est
-
-    ks = list(ks)
-    if strategy == "pass":
-        n = correct.shape[1] if answers is None else (answers != -2).sum(axis=1)
-        n = np.broadcast_to(np.asarray(n, dtype=np.int64), (correct.shape[0],))
-        valid = np.ones_like(correct) if answers is None else answers != -2
-        c = (correct & valid).sum(axis=1).astype(np.int64)
-        res = est.pass_at_k(n, c, ks)
-    elif strategy == "maj":
-        res = est.maj_at_k(answers, correct, ks)
-    elif strategy == "bok":
-        res = est.best_of_k(scores, correct, ks)
-    else:
-        res = est.weighted_maj_at_k(answers, scores, correct, ks, seed=seed)
-    se = np.asarray(res.stderr, dtype=np.float64)
-    if res.mc_stderr is not None:
-        se = np.sqrt(se ** 2 + np.asarray(res.mc_stderr, dtype=np.float64) ** 2)
-    return np.asarray(res.mean, dtype=np.float64), se
-
-
-# ---- the selector --------------------------------------------------------------------------------------------
 class TTCEarlyStopping:
     """TTC-aware early stopping; feed it after every evaluation with :meth:`update`.
 
@@ -534,7 +227,7 @@ class TTCEarlyStopping:
             accuracy: instead of samples, precomputed accuracy by K, ``{1: 0.31, 2: 0.42}`` or
                 ``{"maj": {"1": ...}}`` (its stderr, same shape, in ``accuracy_stderr``; 0 when absent).
         """
-        step = _check_int(step, "step")
+        step = check_int(step, "step")
         if isinstance(train_flops, bool) or not isinstance(train_flops, (int, float, np.integer, np.floating)) \
                 or math.isnan(train_flops) or train_flops < 0:
             raise ValueError(f"train_flops must be a number >= 0, got {train_flops!r}")
@@ -551,7 +244,7 @@ class TTCEarlyStopping:
         entry = self._summarise(step, float(train_flops), answers, correct, scores, accuracy, accuracy_stderr)
         decision = self._ingest(entry)
         if self.journal is not None:
-            _append_line(self.journal, entry.to_record())
+            append_line(self.journal, entry.to_record())
         return decision
 
     def reset(self) -> None:
@@ -573,9 +266,9 @@ class TTCEarlyStopping:
         if accuracy is not None:
             if correct is not None or answers is not None:
                 raise ValueError("give either answers/correct/scores or accuracy, not both")
-            ks, curve = _accuracy_table(accuracy, self.strategy, "accuracy")
+            ks, curve = accuracy_table(accuracy, self.strategy, "accuracy")
             if accuracy_stderr is not None:
-                ks_se, se = _accuracy_table(accuracy_stderr, self.strategy, "accuracy_stderr")
+                ks_se, se = accuracy_table(accuracy_stderr, self.strategy, "accuracy_stderr")
                 se_map = dict(zip(ks_se.tolist(), se.tolist()))
                 se = np.array([se_map.get(int(k), 0.0) for k in ks])
             else:
@@ -601,7 +294,7 @@ class TTCEarlyStopping:
             corr = corr.astype(bool)
         ans = None
         if answers is not None:
-            ans = _as_answers(answers)
+            ans = as_answers(answers)
             if ans.shape != corr.shape:
                 raise ValueError(f"answers shape {ans.shape} != correct shape {corr.shape}")
         elif self.strategy in ("maj", "wmaj"):
@@ -626,7 +319,7 @@ class TTCEarlyStopping:
         acc1_se = float(per1.std(ddof=1) / math.sqrt(num_problems)) if num_problems > 1 else 0.0
         ks = self._ks(int(n_i.min()))
         if ks:
-            curve, se = _ttc_curve(self.strategy, ans, corr, sc, ks, self.seed)
+            curve, se = ttc_curve(self.strategy, ans, corr, sc, ks, self.seed)
         else:
             curve, se = np.zeros(0), np.zeros(0)
         return HistoryEntry(step, train_flops, acc1, acc1_se, np.asarray(ks, dtype=np.int64), curve, se,
@@ -675,8 +368,8 @@ class TTCEarlyStopping:
         if not finite or not self.monotone_filter or best is None:
             entry.kept = finite
         else:
-            slack = self.filter_tolerance * math.hypot(_finite_or_zero(entry.acc1_stderr),
-                                                       _finite_or_zero(best.acc1_stderr))
+            slack = self.filter_tolerance * math.hypot(finite_or_zero(entry.acc1_stderr),
+                                                       finite_or_zero(best.acc1_stderr))
             entry.kept = entry.acc1 >= best.acc1 - slack
         self.history.append(entry)
 
@@ -831,15 +524,15 @@ class TTCEarlyStopping:
     # -- journal
     def _open_journal(self) -> None:
         assert self.journal is not None
-        records = _read_journal(self.journal)
+        records = read_journal(self.journal)
         config = json.loads(json.dumps(self._config()))  # normalised as it would be stored
         if not records:
-            _append_line(self.journal, {"type": "header", "version": _JOURNAL_VERSION, "config": config})
+            append_line(self.journal, {"type": "header", "version": JOURNAL_VERSION, "config": config})
             return
         header = records[0]
         if header.get("type") != "header":
             raise ValueError(f"journal {self.journal}: line 1 is not a header record")
-        stored = {**_JOURNAL_LEGACY, **header.get("config", {})}
+        stored = {**JOURNAL_LEGACY, **header.get("config", {})}
         diff = [k for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
         if diff:
             k = diff[0]
@@ -862,342 +555,3 @@ class TTCEarlyStopping:
                              or stored_d.get("patience_count") != decision.patience_count):
                 warnings.warn(f"journal {self.journal}: line {lineno}: replayed decision differs from the "
                               f"recorded one (different library versions?)", RuntimeWarning, stacklevel=3)
-
-
-def _finite_or_zero(x: float) -> float:
-    return x if math.isfinite(x) else 0.0
-
-
-def _check_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    return int(value)
-
-
-def _accuracy_table(acc: Mapping[Any, Any], strategy: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """{k: v} or {strategy: {k: v}} -> sorted (ks int64, values float64)."""
-    if not isinstance(acc, Mapping) or not acc:
-        raise ValueError(f"{name} must be a non-empty mapping {{k: value}} or {{strategy: {{k: value}}}}")
-    if any(isinstance(v, Mapping) for v in acc.values()):
-        if strategy not in acc:
-            raise ValueError(f"{name} has no entry for strategy {strategy!r} (has {', '.join(map(str, acc))})")
-        acc = acc[strategy]
-        if not isinstance(acc, Mapping) or not acc:
-            raise ValueError(f"{name}.{strategy} must be a non-empty mapping {{k: value}}")
-    items = []
-    for k, v in acc.items():
-        try:
-            kk = int(k)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: K must be an integer, got {k!r}") from None
-        if kk < 1:
-            raise ValueError(f"{name}: K must be >= 1, got {kk}")
-        if v is None:
-            v = math.nan
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{name}[{k}] must be a number, got {v!r}")
-        items.append((kk, float(v)))
-    items.sort()
-    return np.array([k for k, _ in items], dtype=np.int64), np.array([v for _, v in items], dtype=np.float64)
-
-
-# ---- journal file I/O ----------------------------------------------------------------------------------------
-def _append_line(path: str, record: Mapping[str, Any]) -> None:
-    """Appends one JSON line in a single write, then flush + fsync (a crash leaves at most a partial last line)."""
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _read_journal(path: str) -> list[dict[str, Any]]:
-    """Records of a journal; a truncated (unterminated, unparsable) last line is dropped and cut off the file."""
-    if not os.path.exists(path):
-        return []
-    with open(path, "rb") as f:
-        data = f.read()
-    records: list[dict[str, Any]] = []
-    pos = 0
-    lineno = 0
-    while pos < len(data):
-        end = data.find(b"\n", pos)
-        lineno += 1
-        if end < 0:  # unterminated last line: a write interrupted by a crash
-            try:
-                records.append(json.loads(data[pos:]))
-                with open(path, "ab") as f:  # complete record, only the newline was lost
-                    f.write(b"\n")
-            except ValueError:
-                with open(path, "r+b") as f:
-                    f.truncate(pos)
-            break
-        line = data[pos:end]
-        pos = end + 1
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            raise ValueError(f"journal {path}: line {lineno} is not valid JSON (only an unterminated last line "
-                             f"is tolerated)") from None
-    return records
-
-
-# ---- naive early stopping (the baseline) ---------------------------------------------------------------------
-class NaiveEarlyStopping:
-    """Lightning's EarlyStopping rule on single-sample accuracy, for comparison.
-
-    ``mode="max"``: an evaluation improves when accuracy > best + min_delta (``"min"``: < best - min_delta);
-    otherwise the wait count grows; stop when it reaches ``patience``. ``check_finite``: stop on a non-finite
-    value (as Lightning does). ``stopping_threshold``: stop as soon as the value reaches it. Decisions have
-    k = 1; ``budget_flops`` (optional) fills the savings fields.
-    """
-
-    def __init__(self, patience: int = 10, min_delta: float = 0.0, mode: str = "max", check_finite: bool = True,
-                 stopping_threshold: float | None = None, budget_flops: float | None = None) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        if mode not in ("max", "min"):
-            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
-        if budget_flops is not None and not budget_flops > 0:
-            raise ValueError(f"budget_flops must be > 0, got {budget_flops!r}")
-        self.patience = int(patience)
-        self.min_delta = abs(float(min_delta))
-        self.mode = mode
-        self.check_finite = bool(check_finite)
-        self.stopping_threshold = stopping_threshold
-        self.budget_flops = budget_flops
-        self.best = math.inf if mode == "min" else -math.inf
-        self.best_step: int | None = None
-        self.wait_count = 0
-        self.history: list[Decision] = []
-        self.decision: Decision | None = None
-
-    def update(self, *, step: int, train_flops: float, answers: Any = None, correct: Any = None,
-               scores: Any = None, accuracy: float | Mapping[Any, Any] | None = None) -> Decision:
-        """``correct`` (P, N) bool (single-sample accuracy = mean over samples, then problems), or ``accuracy``."""
-        step = _check_int(step, "step")
-        if accuracy is not None:
-            if isinstance(accuracy, Mapping):
-                ks, vals = _accuracy_table(accuracy, "pass", "accuracy")
-                value = float(vals[0]) if ks[0] == 1 else math.nan
-            else:
-                value = float(accuracy)
-        elif correct is not None:
-            corr = np.asarray(correct, dtype=bool)
-            valid = np.ones(corr.shape, bool) if answers is None else np.asarray(answers) != -2
-            n = valid.sum(axis=1)
-            value = float(np.mean((corr & valid).sum(axis=1) / n)) if corr.size and n.min() > 0 else math.nan
-        else:
-            raise ValueError("update needs correct or accuracy")
-        sign = 1.0 if self.mode == "max" else -1.0
-        stop = False
-        if not math.isfinite(value):
-            stop = self.check_finite
-            reason = f"accuracy is {value}" + (": stop (check_finite)" if stop else ": ignored")
-        elif self.stopping_threshold is not None and sign * (value - self.stopping_threshold) >= 0:
-            stop = True
-            reason = f"accuracy {value:.4f} reached stopping_threshold {self.stopping_threshold}"
-            self.best, self.best_step, self.wait_count = value, step, 0
-        elif sign * (value - self.best) > self.min_delta:
-            reason = f"improved to {value:.4f}"
-            self.best, self.best_step, self.wait_count = value, step, 0
-        else:
-            self.wait_count += 1
-            stop = self.wait_count >= self.patience
-            reason = (f"no improvement over {self.best:.4f} (step {self.best_step}) for {self.wait_count} "
-                      f"evaluation(s)" + (" -> stop" if stop else ""))
-        budget = self.budget_flops or math.nan
-        saved = max(budget - train_flops, 0.0) if self.budget_flops else math.nan
-        d = Decision(should_stop=bool(stop), step=step, train_flops=float(train_flops), k=1, strategy="pass",
-                     method="naive", projected_accuracy=math.nan, projected_stderr=math.nan, accuracy=value,
-                     accuracy_stderr=math.nan, accuracy_k1=value, budget_flops=budget,
-                     flops_saved=saved / budget if self.budget_flops else math.nan, flops_saved_abs=saved,
-                     net_flops_saved=math.nan, net_flops_saved_abs=math.nan, eval_flops=0.0,
-                     extra_inference_flops_per_query=0.0, break_even_queries=math.inf,
-                     net_break_even_queries=math.inf, qualifies=bool(stop), patience_count=self.wait_count,
-                     reason=reason)
-        self.history.append(d)
-        self.decision = d
-        return d
-
-
-# ---- offline -------------------------------------------------------------------------------------------------
-def read_eval_log(log: str | os.PathLike | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Reads and validates an eval log (JSONL path, or the records as dicts); see CONTRACTS.md for the format.
-
-    Returns normalised records ``{"step", "train_flops" or "train_tokens", "problems" or "accuracy", ...}``.
-    Raises ValueError naming the line (1-based; record index + 1 for Python objects) and the field.
-    """
-    if isinstance(log, (str, os.PathLike)):
-        source = os.fspath(log)
-        raw: list[tuple[int, Any]] = []
-        with open(source, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    raw.append((lineno, json.loads(line)))
-                except ValueError as err:
-                    raise ValueError(f"{source}:{lineno}: not valid JSON ({err.msg})") from None
-    else:
-        source = "log"
-        raw = list(enumerate(log, start=1))
-    out = []
-    for lineno, rec in raw:
-        where = f"{source}:{lineno}"
-        if not isinstance(rec, Mapping):
-            raise ValueError(f"{where}: a record must be a JSON object, got {type(rec).__name__}")
-        if "step" not in rec:
-            raise ValueError(f"{where}: missing field 'step'")
-        if isinstance(rec["step"], bool) or not isinstance(rec["step"], int):
-            raise ValueError(f"{where}: field 'step' must be an integer, got {rec['step']!r}")
-        for f_ in ("train_flops", "train_tokens"):
-            v = rec.get(f_)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0):
-                raise ValueError(f"{where}: field '{f_}' must be a number >= 0, got {v!r}")
-        if rec.get("train_flops") is None and rec.get("train_tokens") is None:
-            raise ValueError(f"{where}: missing field 'train_flops' (or 'train_tokens' with a model spec)")
-        has_p, has_a = rec.get("problems") is not None, rec.get("accuracy") is not None
-        if has_p == has_a:
-            raise ValueError(f"{where}: needs exactly one of fields 'problems' and 'accuracy'")
-        norm: dict[str, Any] = {"step": rec["step"], "train_flops": rec.get("train_flops"),
-                                "train_tokens": rec.get("train_tokens"), "_where": where}
-        if has_a:
-            if not isinstance(rec["accuracy"], Mapping):
-                raise ValueError(f"{where}: field 'accuracy' must be an object {{strategy: {{k: value}}}}")
-            norm["accuracy"] = rec["accuracy"]
-            if rec.get("accuracy_stderr") is not None:
-                norm["accuracy_stderr"] = rec["accuracy_stderr"]
-        else:
-            norm.update(_problems_arrays(rec["problems"], where))
-        out.append(norm)
-    if not out:
-        raise ValueError(f"{source}: the log has no records")
-    return out
-
-
-def _problems_arrays(problems: Any, where: str) -> dict[str, Any]:
-    if not isinstance(problems, list) or not problems:
-        raise ValueError(f"{where}: field 'problems' must be a non-empty list")
-    n_max = 0
-    for i, p in enumerate(problems):
-        if not isinstance(p, Mapping):
-            raise ValueError(f"{where}: field 'problems[{i}]' must be an object")
-        for f_ in ("answers", "correct"):
-            if not isinstance(p.get(f_), list):
-                raise ValueError(f"{where}: field 'problems[{i}].{f_}' must be a list")
-        if len(p["answers"]) != len(p["correct"]):
-            raise ValueError(f"{where}: field 'problems[{i}]': answers has {len(p['answers'])} entries, "
-                             f"correct has {len(p['correct'])}")
-        if p.get("scores") is not None and (not isinstance(p["scores"], list)
-                                            or len(p["scores"]) != len(p["answers"])):
-            raise ValueError(f"{where}: field 'problems[{i}].scores' must be null or a list as long as answers")
-        n_max = max(n_max, len(p["answers"]))
-    P = len(problems)
-    answers = np.full((P, n_max), -2, dtype=np.int64)
-    correct = np.zeros((P, n_max), dtype=bool)
-    has_scores = any(p.get("scores") is not None for p in problems)
-    scores = np.full((P, n_max), np.nan) if has_scores else None
-    for i, p in enumerate(problems):
-        n = len(p["answers"])
-        try:
-            a = np.asarray(p["answers"], dtype=np.int64) if n else np.zeros(0, np.int64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: field 'problems[{i}].answers' must hold integer cluster ids "
-                             f"(-1 = abstention)") from None
-        if a.size and (a.min() < -1 or any(isinstance(x, (bool, float)) for x in p["answers"])):
-            raise ValueError(f"{where}: field 'problems[{i}].answers' must hold integer cluster ids >= -1")
-        c = p["correct"]
-        if any(not isinstance(x, bool) for x in c):
-            raise ValueError(f"{where}: field 'problems[{i}].correct' must hold true/false")
-        answers[i, :n] = a
-        correct[i, :n] = c
-        if has_scores:
-            s = p.get("scores")
-            if s is None:
-                raise ValueError(f"{where}: field 'problems[{i}].scores' is null while other problems have scores")
-            try:
-                scores[i, :n] = np.asarray(s, dtype=np.float64)  # type: ignore[index]
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: field 'problems[{i}].scores' must hold numbers") from None
-    return {"answers": answers, "correct": correct, "scores": scores}
-
-
-def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops: float | None = None,
-           budget_tokens: float | None = None, progress: bool | None = None, return_stopper: bool = False,
-           **kwargs: Any) -> Decision | tuple[Decision, TTCEarlyStopping]:
-    """Runs :class:`TTCEarlyStopping` over an eval log and returns the checkpoint to deploy.
-
-    ``log``: JSONL path or the records as dicts (format in CONTRACTS.md; records are processed in the given
-    order). The budget is ``budget_flops``, or ``budget_tokens`` converted with ``spec`` (kwargs; Kaplan 6N·D
-    unless ``convention``/``seq_len`` say otherwise; also converts records that give ``train_tokens`` only).
-    Other keyword arguments go to :class:`TTCEarlyStopping` (not ``journal``). If a checkpoint triggers the stop,
-    that decision is returned (later records are not read). Otherwise the run went to its end: the decision of
-    the last checkpoint, with ``should_stop=False`` and ``k`` = the smallest K that reaches the projected accuracy
-    there (1 when none does), is returned. ``progress``: tqdm bar (None: when there are > 20 records).
-    ``return_stopper=True`` also returns the selector (its ``history`` feeds :mod:`ttc_fast.report`).
-    """
-    if "journal" in kwargs:
-        raise TypeError("select() takes no journal (it replays a complete log); use TTCEarlyStopping")
-    seq_len = kwargs.pop("seq_len", None)
-    records = read_eval_log(log)
-    spec = kwargs.get("spec")
-    convention = kwargs.get("convention", "kaplan")
-
-    def tokens_to_flops(tokens: float, what: str) -> float:
-        if spec is None:
-            raise ValueError(f"{what} is in tokens: converting to FLOPs needs spec (a ttc_fast.ModelSpec; "
-                             f"CLI --config/--shape)")
-        from ttc_fast.flops import training_flops
-        return float(training_flops(spec, tokens, seq_len=seq_len, convention=convention))
-
-    if (budget_flops is None) == (budget_tokens is None):
-        raise ValueError("give exactly one of budget_flops and budget_tokens")
-    budget = float(budget_flops) if budget_flops is not None else tokens_to_flops(budget_tokens, "budget_tokens")
-    stopper = TTCEarlyStopping(budget, **kwargs)
-    if progress is None:
-        progress = len(records) > 20
-    from tqdm.auto import tqdm
-
-    decision: Decision | None = None
-    bar = tqdm(records, desc="select", unit="ckpt", disable=not progress, leave=False)
-    for rec in bar:
-        flops = rec["train_flops"]
-        if flops is None:
-            flops = tokens_to_flops(rec["train_tokens"], f"{rec['_where']}: field 'train_tokens' (no train_flops)")
-        try:
-            if "accuracy" in rec:
-                decision = stopper.update(step=rec["step"], train_flops=float(flops), accuracy=rec["accuracy"],
-                                          accuracy_stderr=rec.get("accuracy_stderr"))
-            else:
-                decision = stopper.update(step=rec["step"], train_flops=float(flops), answers=rec["answers"],
-                                          correct=rec["correct"], scores=rec["scores"])
-        except (ValueError, TypeError) as err:
-            raise type(err)(f"{rec['_where']}: {err}") from None
-        if decision.should_stop:
-            break
-    bar.close()
-    assert decision is not None
-    if not decision.should_stop:
-        decision = _end_of_run(stopper, decision)
-    return (decision, stopper) if return_stopper else decision
-
-
-def _end_of_run(stopper: TTCEarlyStopping, decision: Decision) -> Decision:
-    """The run ended without a stop: deploy the last checkpoint with the smallest K reaching the target."""
-    entry = stopper.history[-1]
-    target = decision.projected_accuracy
-    k, acc, se = 1, entry.acc1, entry.acc1_stderr
-    if math.isfinite(target) and entry.ks.size:
-        ok = np.flatnonzero(entry.curve >= target + stopper.min_delta)
-        if ok.size:
-            i = int(ok[0])
-            k, acc, se = int(entry.ks[i]), float(entry.curve[i]), float(entry.curve_stderr[i])
-    elif entry.ks.size:
-        acc, se = float(entry.curve[0]), float(entry.curve_stderr[0])
-    fields = stopper._savings(entry.train_flops, k)
-    reason = (f"no stop: the run went to its end (last: {decision.reason}); deploy the last checkpoint "
-              f"with K = {k}")
-    return dataclasses.replace(decision, k=k, accuracy=acc, accuracy_stderr=se, reason=reason, **fields)
