@@ -247,6 +247,15 @@ class TTCEarlyStopping:
             append_line(self.journal, entry.to_record())
         return decision
 
+    def recorded(self, step: int) -> Decision | None:
+        """The decision already recorded for ``step`` (this run or a resumed journal), or None. Training-loop
+        adapters use it to skip evaluating a checkpoint the journal already holds."""
+        step = check_int(step, "step")
+        for h in self.history:
+            if h.step == step:
+                return h.decision
+        return None
+
     def reset(self) -> None:
         """Forgets all evaluations (the journal file is left alone)."""
         self.history.clear()
