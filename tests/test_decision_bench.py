@@ -1,0 +1,117 @@
+"""The decision-quality benchmark: its truth against brute force, its oracle against a scan, the real-curve
+loader, and ttc_fast's decision quality on a CI-sized suite (the full tables are in BENCHMARKS.md)."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from ttc_fast.cli import main
+from ttc_fast.decision_bench import FAMILIES, load_real_curves, make_run, run_synthetic, summarise
+from ttc_fast.decision_bench.families import problem_probs, true_metric
+from ttc_fast.decision_bench.harness import oracle_stop
+
+
+def _maj_brute(p, q, s, a, K):
+    """maj@K by enumerating all K-sequences over (correct, distractor, fresh answer, abstention)."""
+    total = 0.0
+    for seq in itertools.product("CDSA", repeat=K):
+        pr = math.prod({"C": p, "D": q, "S": s, "A": a}[c] for c in seq)
+        X, Y, Z = seq.count("C"), seq.count("D"), seq.count("S")
+        others = [Y] + [1] * Z            # every fresh answer is a cluster of one
+        if X == 0 or X < max(others, default=0):
+            continue
+        total += pr / (1 + sum(o == X for o in others))
+    return total
+
+
+def test_maj_truth_equals_brute_force():
+    rng = np.random.default_rng(0)
+    for trial in range(12):
+        v = rng.dirichlet([1, 1, 1, 1])
+        if trial % 4 == 0:
+            v = np.array([v[0], v[1], v[2] + v[3], 0.0])  # no abstentions
+        got = true_metric("maj", tuple(np.array([t]) for t in v), np.zeros(1), np.arange(1, 7))[0]
+        np.testing.assert_allclose(got, [_maj_brute(*v, K) for K in range(1, 7)], atol=1e-12)
+
+
+def test_bok_and_pass_truth_against_monte_carlo():
+    rng = np.random.default_rng(1)
+    p, mu, ks = np.array([0.3, 0.05]), np.array([1.5, 2.5]), np.array([1, 4, 16])
+    probs = (p, np.zeros(2), 1 - p, np.zeros(2))
+    bok = true_metric("bok", probs, mu, ks)
+    pas = true_metric("pass", probs, mu, ks)
+    M = 100_000
+    for i in range(2):
+        for j, K in enumerate(ks):
+            c = rng.random((M, K)) < p[i]
+            sc = rng.normal(size=(M, K)) + c * mu[i]
+            mc_bok = c[np.arange(M), sc.argmax(1)].mean()
+            tol = 4 * math.sqrt(bok[i, j] * (1 - bok[i, j]) / M) + 1e-9
+            assert abs(mc_bok - bok[i, j]) < tol
+            assert abs(c.any(1).mean() - pas[i, j]) < 4 * math.sqrt(pas[i, j] * (1 - pas[i, j]) / M) + 1e-9
+
+
+def test_run_truth_is_the_population_and_samples_follow_the_model():
+    run = make_run("saturating", "maj", 0, num_problems=300, population=400)
+    assert run.truth.shape == (30, 16) and run.xs[-1] == 1.0
+    e = run.evaluate(10)
+    assert e["answers"].shape == (300, 16) and (e["correct"] == (e["answers"] == 0)).all()
+    p, *_ = problem_probs(run.eval_problems, float(run.abilities[10]))
+    # the observed correct rate matches the model's (binomial stderr over 4,800 samples)
+    assert abs(e["correct"].mean() - p.mean()) < 4 * math.sqrt(0.25 / e["correct"].size)
+    assert (run.evaluate(10)["answers"] == e["answers"]).all()  # seeded per checkpoint
+    with pytest.raises(ValueError, match="family"):
+        make_run("nope", "maj", 0)
+
+
+def test_oracle_equals_a_brute_force_scan():
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        C, K = int(rng.integers(3, 12)), int(rng.integers(1, 5))
+        truth = {k: np.sort(rng.random(C)) * rng.uniform(0.5, 1) + 0.05 * k for k in range(1, K + 1)}
+        target = float(truth[1][-1])
+        best = next((i, k) for i in range(C) for k in sorted(truth) if truth[k][i] >= target)
+        assert oracle_stop(np.arange(1, C + 1) / C, truth, target) == best
+
+
+def test_real_curves_load_in_order():
+    curves = load_real_curves()
+    by = {}
+    for c in curves:
+        by[c.source] = by.get(c.source, 0) + 1
+        assert np.all(np.diff(c.xs) > 0) and c.xs[-1] == pytest.approx(1.0)
+        assert all(v.shape == c.xs.shape and np.all((v >= 0) & (v <= 1)) for v in c.table.values())
+    assert by == {"bigscience": 205, "tucano": 48, "tinyllama": 11, "rlx": 4}
+    rl = [c for c in curves if c.source == "rlx"]
+    assert all(c.ks == [1, 8] for c in rl)
+    with pytest.raises(ValueError, match="source"):
+        load_real_curves(("nope",))
+
+
+def test_exact_method_decision_quality_ci_suite():
+    # 4 families x 3 strategies x 3 seeds, 100 problems x 16 samples, 20 checkpoints: no more than 2 false
+    # stops of 36 (the full suite's rates, <= 5% per family, are in BENCHMARKS.md), and at least half of the
+    # oracle's saving
+    out = run_synthetic(["saturating", "jump", "linear", "near_chance"], seeds=range(3),
+                        methods=["exact", "oracle"], num_problems=100, num_checkpoints=20, population=300)
+    rows = {r.method: r for r in summarise(out, by="suite")}
+    print(rows)
+    assert rows["exact"].runs == 36 and rows["exact"].false_stops <= 2
+    assert rows["exact"].share_of_oracle >= 0.5
+    assert rows["oracle"].false_stops == 0
+
+
+def test_cli_bench_decision(capsys, tmp_path):
+    out = tmp_path / "o.jsonl"
+    rc = main(["bench-decision", "--families", "saturating", "--strategies", "pass", "--seeds", "1",
+               "--problems", "40", "--checkpoints", "8", "--population", "50", "--real", "rlx",
+               "--methods", "exact,oracle", "--json", str(out), "--no-progress"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "| synthetic | saturating | exact | 1 |" in text and "| real | rlx | oracle | 4 |" in text
+    assert len(out.read_text().splitlines()) == 2 * (1 + 4)
+    assert main(["bench-decision", "--seeds", "0"]) == 2
+    assert main(["bench-decision", "--families", "nope", "--real", "none"]) == 2
+    assert set(FAMILIES) >= {"saturating", "jump"}
