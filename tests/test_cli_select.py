@@ -40,19 +40,18 @@ def test_select_prints_decision_and_writes_report(tmp_path, capsys, recs):
         assert (tmp_path / "rep" / name).stat().st_size > 0
 
 
-def test_select_filter_and_fit_flags_reach_the_selector(tmp_path, capsys, recs):
+def test_select_rule_flags_reach_the_selector(tmp_path, capsys, recs):
     log = _write(tmp_path / "log.jsonl", recs)
-    # a strict filter and every kept point in the fit: the paper's bookkeeping, checked against monotone_mask
-    rc = main(["select", log, "--budget-flops", "1e20", "--strategy", "pass", "--patience", "50",
-               "--filter-tolerance", "0", "--fit-alpha", "0", "--no-progress"])
+    rc = main(["select", log, "--budget-flops", "1e20", "--strategy", "pass", "--patience", "4",
+               "--patience-mode", "count", "--step-hazard", "0", "--no-calibrate", "--no-progress"])
     assert rc == 0
-    d, st = select(log, budget_flops=BUDGET, strategy="pass", patience=50, filter_tolerance=0.0, fit_alpha=0.0,
-                   progress=False, return_stopper=True)
-    from ttc_fast.selector import monotone_mask
-    assert [h.kept for h in st.history] == monotone_mask([h.acc1 for h in st.history]).tolist()
-    assert f"projected at budget {100 * d.projected_accuracy:.2f}%" in capsys.readouterr().out
-    assert main(["select", log, "--budget-flops", "1e20", "--fit-alpha", "1.5", "--no-progress"]) == 2
-    assert "fit_alpha" in capsys.readouterr().err
+    d = select(log, budget_flops=BUDGET, strategy="pass", patience=4, patience_mode="count", step_hazard=0.0,
+               calibrate=False, progress=False)
+    out = capsys.readouterr().out
+    assert f"projected at budget {100 * d.projected_accuracy:.2f}%" in out
+    assert f"decision: {'STOP' if d.should_stop else 'continue'} at step {d.step} " in out
+    assert main(["select", log, "--budget-flops", "1e20", "--step-hazard", "-1", "--no-progress"]) == 2
+    assert "step_hazard" in capsys.readouterr().err
 
 
 def test_select_budget_tokens_with_shape(tmp_path, capsys, recs):

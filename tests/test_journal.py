@@ -90,7 +90,7 @@ _CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("mid_write", [False, True])
 def test_kill_and_resume_subprocess(tmp_path, mid_write):
     path = str(tmp_path / "j.jsonl")
-    stop_after = 7  # two qualifying evaluations in: the patience counter must survive the kill
+    stop_after = 7  # qualifying evaluations in: the patience counter must survive the kill
     code = _CHILD.format(tests=TESTS, path=path, stop_after=stop_after, mid_write=mid_write)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
@@ -111,9 +111,10 @@ def test_kill_and_resume_subprocess(tmp_path, mid_write):
         assert not open(path).read().endswith("\n")
     resumed = TTCEarlyStopping(**KW, journal=path)
     assert len(resumed.history) == stop_after
-    assert resumed._count == 2
-    rest = _feed(resumed, _records()[stop_after:])
     ref = _reference()
+    assert ref[stop_after - 1].patience_count > 0
+    assert resumed._count == ref[stop_after - 1].patience_count
+    rest = _feed(resumed, _records()[stop_after:])
     for d1, d2 in zip(ref, [h.decision for h in resumed.history[:stop_after]] + rest):
         _same(d1, d2)
     # the truncated record was cut off: every line of the journal parses
@@ -162,18 +163,47 @@ def test_journal_config_mismatch_and_resend(tmp_path):
     assert len(path.read_text().splitlines()) == n_lines
 
 
-def test_journal_written_before_the_filter_and_fit_settings(tmp_path):
-    # a header without filter_tolerance / fit_alpha came from the strict filter and the full fit: resuming it takes
-    # those settings, and the defaults are refused with a message that names the difference
-    path = tmp_path / "old.jsonl"
-    recs = _records()
-    old = dict(KW, filter_tolerance=0.0, fit_alpha=0.0)
-    d = _feed(TTCEarlyStopping(**old, journal=path), recs[:3])
+def _v1_header(path, config):
     lines = path.read_text().splitlines()
     header = json.loads(lines[0])
-    del header["config"]["filter_tolerance"], header["config"]["fit_alpha"]
+    header["version"] = 1
+    header["config"].update(config)
+    for key in ("patience_mode", "calibrate", "step_hazard"):
+        header["config"].pop(key, None)
     path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
-    with pytest.raises(ValueError, match="filter_tolerance=0.0"):
-        TTCEarlyStopping(**KW, journal=path)
-    resumed = TTCEarlyStopping(**old, journal=path)
+
+
+def test_version_1_journals(tmp_path):
+    # the paper's method is unchanged: a version 1 journal of it resumes; the exact method's v1 journals are
+    # refused with a message naming the reason
+    recs = _records()
+    paper = dict(KW, method="sigmoid")
+    path = tmp_path / "sig.jsonl"
+    d = _feed(TTCEarlyStopping(**paper, journal=path), recs[:5])
+    _v1_header(path, {"monotone_filter": True, "filter_tolerance": 0.0, "fit_alpha": 0.0})
+    resumed = TTCEarlyStopping(**paper, journal=path)
     _same(resumed.decision, d[-1])
+    path = tmp_path / "exact.jsonl"
+    _feed(TTCEarlyStopping(**KW, journal=path), recs[:3])
+    _v1_header(path, {"monotone_filter": True, "filter_tolerance": 1.0, "fit_alpha": 0.05})
+    with pytest.raises(ValueError, match="version 1 selector"):
+        TTCEarlyStopping(**KW, journal=path)
+
+
+def test_a_different_evaluation_for_a_journaled_step_is_refused(tmp_path):
+    # an earlier run's journal left at the same path: its steps replay, but a re-sent step must carry the same
+    # evaluation; resume="force" trusts the journal instead
+    path = tmp_path / "j.jsonl"
+    recs = _records()
+    first = _feed(TTCEarlyStopping(**KW, journal=path), recs[:4])
+    other = run_records(30, 8, XS, seed=12)  # another run's evaluations at the same steps
+    with pytest.raises(ValueError, match=r"step 1000 is already recorded .* different evaluation"):
+        _feed(TTCEarlyStopping(**KW, journal=path), other[:1])
+    forced = _feed(TTCEarlyStopping(**KW, journal=path, resume="force"), other[:4])
+    for d1, d2 in zip(first, forced):
+        _same(d1, d2)
+    same = _feed(TTCEarlyStopping(**KW, journal=path), recs[:4])  # the same evaluations: resumed silently
+    for d1, d2 in zip(first, same):
+        _same(d1, d2)
+    with pytest.raises(ValueError, match="resume"):
+        TTCEarlyStopping(**KW, journal=path, resume="yes")

@@ -42,7 +42,7 @@ def test_report_files_and_numbers(run, tmp_path):
     # one table row per evaluation, the chosen one with its K*
     rows = [line for line in md.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
     assert len(rows) == len(st.history)
-    assert rows[-1].split("|")[7].strip() == str(d.k)
+    assert rows[-1].split("|")[8].strip() == str(d.k)
     assert rows[-1].split("|")[5].strip() == str(st.history[-1].fit_points)  # points the projection used
     assert st.history[-1].fit_points >= 3
 

@@ -201,18 +201,21 @@ def _add_select_parser(sub) -> None:
                    help="TTC strategy (default maj: majority vote)")
     p.add_argument("--method", default="exact", choices=["exact", "sigmoid"],
                    help="exact TTC curve with confidence (default) or the paper's sigmoid over K=1,2,4")
-    p.add_argument("--patience", type=int, default=10, help="consecutive qualifying evaluations (default 10)")
-    p.add_argument("--confidence", type=float, default=0.95, help="one-sided confidence (exact; default 0.95)")
+    p.add_argument("--patience", type=int, default=3,
+                   help="evaluations of evidence before stopping (default 3; the paper used 10)")
+    p.add_argument("--patience-mode", choices=["evidence", "count"], default=None,
+                   help="evidence (default for exact: strong evidence needs fewer evaluations) or count "
+                        "(PATIENCE consecutive qualifying evaluations)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="probability the deployed (checkpoint, K) is at least as accurate as the full run "
+                        "(exact; default 0.95)")
     p.add_argument("--min-delta", type=float, default=0.0, help="accuracy margin over the target (fraction)")
     p.add_argument("--k-max", type=int, default=None, help="largest K considered")
-    p.add_argument("--no-monotone-filter", dest="monotone_filter", action="store_false",
-                   help="fit every evaluation, not only those at the running maximum")
-    p.add_argument("--filter-tolerance", type=float, default=None, metavar="Z",
-                   help="monotone filter slack in standard errors (default 1 for exact, 0 = the paper's strict "
-                        "filter for sigmoid)")
-    p.add_argument("--fit-alpha", type=float, default=None, metavar="ALPHA",
-                   help="chi-square level below which the earliest points are dropped from the saturation fit "
-                        "(default 0.05 for exact, 0 = fit every kept point for sigmoid)")
+    p.add_argument("--step-hazard", type=float, default=None, metavar="RATE",
+                   help="rate per e-fold of compute at which a curve that has not risen may still step up "
+                        "(default 0.3; 0 trusts a flat curve to stay flat)")
+    p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="do not scale the projection's variance by its backtests on the curve's own past")
     p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query (inference FLOPs)")
     p.add_argument("--gen", type=int, default=None, help="generated tokens per sample (inference FLOPs)")
     p.add_argument("--expected-queries", type=float, default=None, help="queries the deployment will serve")
@@ -237,8 +240,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
         args.log, budget_flops=args.budget_flops, budget_tokens=args.budget_tokens, spec=spec,
         seq_len=args.seq_len, convention=args.convention, strategy=args.strategy, method=args.method,
         patience=args.patience, confidence=args.confidence, min_delta=args.min_delta, k_max=args.k_max,
-        monotone_filter=args.monotone_filter, filter_tolerance=args.filter_tolerance,
-        fit_alpha=args.fit_alpha, prompt_len=args.prompt, gen_len=args.gen,
+        patience_mode=args.patience_mode, calibrate=args.calibrate,
+        **({} if args.step_hazard is None else {"step_hazard": args.step_hazard}),
+        prompt_len=args.prompt, gen_len=args.gen,
         expected_queries=args.expected_queries, progress=args.progress, return_stopper=True)
     hist = stopper.history
     rows = []
@@ -247,11 +251,12 @@ def _cmd_select(args: argparse.Namespace) -> int:
         rows.append([e.step, f"{e.train_flops:.3e}", f"{100 * e.acc1:.2f}", "y" if e.kept else "",
                      e.fit_points or "-",
                      f"{100 * d.projected_accuracy:.2f}" if d.projected_accuracy == d.projected_accuracy else "-",
+                     f"{100 * d.projected_upper:.2f}" if d.projected_upper == d.projected_upper else "-",
                      d.k if d.k is not None else "-", "y" if d.qualifies else "", d.patience_count])
     note = f" (last 20 of {len(hist)})" if len(hist) > 20 else ""
     print(f"evaluations read: {len(hist)}{note}")
-    print(format_table(["step", "train FLOPs", "acc@1 %", "kept", "fitted", "projected %", "K*", "qualifies", "count"],
-                       rows))
+    print(format_table(["step", "train FLOPs", "acc@1 %", "kept", "fitted", "projected %", "upper %", "K*",
+                        "qualifies", "count"], rows))
     print()
     print(decision.summary())
     if args.report:
@@ -621,6 +626,76 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 _PARSERS.append(_add_ingest_parser)
+
+# ---- bench-decision (ttc_fast/decision_bench/) ---------------------------------------------------------------
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _add_bench_decision_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench-decision", help="decision quality of the stop rules on runs whose truth is known",
+        description="Runs every stop rule (ttc_fast's exact method, the paper's sigmoid method, naive patience, "
+                    "a rule that knows the true target, the hindsight oracle) on synthetic training runs with "
+                    "exact truth and on real published learning curves, and prints per family / source the "
+                    "false-stop rate, the mean training-FLOPs saving and the share of the oracle's saving.")
+    p.add_argument("--families", default=None, help="comma-separated synthetic families (default: all; "
+                   "'none' for none)")
+    p.add_argument("--strategies", default="maj,pass,bok", help="comma-separated strategies (default maj,pass,bok)")
+    p.add_argument("--seeds", type=int, default=10, help="seeds per (family, strategy) (default 10)")
+    p.add_argument("--problems", type=int, default=200, help="evaluation problems per run (default 200)")
+    p.add_argument("--samples", type=int, default=16, help="samples per problem and checkpoint (default 16)")
+    p.add_argument("--checkpoints", type=int, default=30, help="checkpoints per run (default 30)")
+    p.add_argument("--population", type=int, default=1000, help="problems the truth is computed on (default 1000)")
+    p.add_argument("--real", default="all", help="comma-separated real-curve sources (bigscience, tucano, "
+                   "tinyllama, rlx; default all; 'none' for none)")
+    p.add_argument("--methods", default="exact,sigmoid,naive,known_target,oracle",
+                   help="comma-separated methods (default: all five)")
+    p.add_argument("--patience", type=int, default=3, help="the rules' patience (default 3)")
+    p.add_argument("--confidence", type=float, default=0.95, help="the rules' confidence (default 0.95)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="a stop is false when the deployed accuracy is this much below the target (default 0.01)")
+    p.add_argument("--calibration", action="store_true",
+                   help="also print the projection's calibration on the real curves (nominal vs actual coverage)")
+    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--json", default=None, metavar="PATH", help="write every outcome as JSON lines here")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=_cmd_bench_decision)
+
+
+def _cmd_bench_decision(args: argparse.Namespace) -> int:
+    from ttc_fast.decision_bench import (Settings, format_calibration, format_table, projection_calibration,
+                                         run_real, run_synthetic, summarise)
+    for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    settings = Settings(patience=args.patience, confidence=args.confidence, tolerance=args.tolerance)
+    methods = _names(args.methods)
+    outcomes = []
+    if args.families != "none":
+        outcomes += run_synthetic(None if args.families is None else _names(args.families),
+                                  _names(args.strategies), range(args.seeds), methods, settings,
+                                  num_problems=args.problems, num_samples=args.samples,
+                                  num_checkpoints=args.checkpoints, population=args.population,
+                                  workers=args.workers, progress=args.progress)
+    sources = None if args.real == "all" else [] if args.real == "none" else _names(args.real)
+    if sources != []:
+        outcomes += run_real(sources, methods, settings, workers=args.workers, progress=args.progress)
+    if not outcomes:
+        raise ValueError("nothing to run: --families none and --real none")
+    print(format_table(summarise(outcomes)))
+    print()
+    print(format_table(summarise(outcomes, by="suite")))
+    if args.calibration:
+        print()
+        print(format_calibration(projection_calibration(sources)))
+    if args.json:
+        from ttc_fast.evallog import write_log
+        write_log(args.json, [o.to_dict() for o in outcomes])
+    return 0
+
+
+_PARSERS.append(_add_bench_decision_parser)
 
 
 def main(argv: list[str] | None = None) -> int:

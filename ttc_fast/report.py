@@ -64,7 +64,8 @@ def _default_ks(history: list[HistoryEntry]) -> list[int]:
 
 def plot_accuracy_vs_flops(history: Any, decision: Decision, path: str | os.PathLike,
                            ks: Sequence[int] | None = None) -> Path:
-    """Accuracy at several K against training FLOPs, the saturation fit and projected target, the chosen point."""
+    """Accuracy at several K against training FLOPs, the projection (its mean curve, the projected accuracy at
+    the budget and its upper bound), the chosen point."""
     hist = _history(history)
     plt = _pyplot()
     ks = list(ks) if ks is not None else _default_ks(hist)
@@ -79,25 +80,27 @@ def plot_accuracy_vs_flops(history: Any, decision: Decision, path: str | os.Path
     kept = [e for e in hist if e.kept]
     if not any(1 in e.ks for e in hist) and x1:
         ax.plot(x1, y1, marker="o", ms=3, lw=1.2, label="single sample")
-    if kept:
+    entry = _entry_of(hist, decision)
+    budget = decision.budget_flops
+    if decision.method == "sigmoid" and kept:
         ax.scatter([e.train_flops for e in kept], [100 * e.acc1 for e in kept], s=30, facecolors="none",
                    edgecolors="k", lw=0.8, label="kept by monotone filter", zorder=3)
-    entry = _entry_of(hist, decision)
-    fit = entry.fit if entry is not None else None
-    budget = decision.budget_flops
-    if fit is not None and math.isfinite(budget):
-        assert entry is not None
+    if entry is not None and math.isfinite(budget):
         upto = next(i for i, e in enumerate(hist) if e is entry)
-        used = [e for e in hist[:upto + 1] if e.kept][-entry.fit_points:] if entry.fit_points else []
+        used = [e for e in hist[:upto + 1] if e.kept and e.train_flops > 0]
         x0 = used[0].train_flops if used else 0.0
-        if used and used[0] is not kept[0]:
-            ax.scatter([e.train_flops for e in used], [100 * e.acc1 for e in used], s=12, color="k",
-                       label=f"fitted (last {len(used)} kept)", zorder=4)
-        xx = np.linspace(x0, budget, 200)
-        ax.plot(xx, 100 * saturation(xx / budget, *fit), "k--", lw=1, label="saturation fit")
+        xx = np.linspace(max(x0, 1e-9 * budget), budget, 200)
+        if entry.projection is not None:
+            ax.plot(xx, 100 * entry.projection.curve(xx / budget), "k--", lw=1,
+                    label="projection (model average)")
+        elif entry.fit is not None:
+            ax.plot(xx, 100 * saturation(xx / budget, *entry.fit), "k--", lw=1, label="saturation fit")
     if math.isfinite(decision.projected_accuracy):
         ax.axhline(100 * decision.projected_accuracy, color="r", ls=":", lw=1.2,
                    label=f"projected at budget {100 * decision.projected_accuracy:.1f}%")
+    if math.isfinite(decision.projected_upper):
+        ax.axhline(100 * decision.projected_upper, color="r", ls="--", lw=0.8,
+                   label=f"upper bound {100 * decision.projected_upper:.1f}%")
     if math.isfinite(budget):
         ax.axvline(budget, color="grey", ls="-.", lw=0.8, label="budget")
     if decision.k is not None and math.isfinite(decision.accuracy):
@@ -120,7 +123,7 @@ def plot_ttc_curve(history: Any, decision: Decision, path: str | os.PathLike) ->
                     lw=1.2, label=f"{decision.strategy}@K (step {entry.step})")
         if entry.sigmoid_fit is not None:
             kk = np.linspace(1, max(8, (decision.k or 1) * 1.5), 200)
-            from ttc_fast.selector import sigmoid
+            from ttc_fast.selector.paper import sigmoid
             ax.plot(kk, 100 * sigmoid(kk, *entry.sigmoid_fit), "k--", lw=1, label="sigmoid fit")
     if math.isfinite(decision.projected_accuracy):
         ax.axhline(100 * decision.projected_accuracy, color="r", ls=":", lw=1.2, label="projected target")
@@ -195,6 +198,9 @@ def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] |
              f"| accuracy at K* | {_acc(d.accuracy, d.accuracy_stderr)} |",
              f"| single-sample accuracy | {_acc(d.accuracy_k1, math.nan)} |",
              f"| projected accuracy at budget | {_acc(d.projected_accuracy, d.projected_stderr)} |",
+             f"| upper bound used by the rule | {_pct(d.projected_upper)} |",
+             f"| P(deployed at least as accurate as the full run) | "
+             f"{'n/a' if not math.isfinite(d.probability) else f'{d.probability:.4f}'} |",
              f"| training FLOPs saved | {_pct(d.flops_saved)} ({d.flops_saved_abs:.4e}) |",
              f"| evaluation FLOPs | {d.eval_flops:.4e} |",
              f"| net FLOPs saved | {_pct(d.net_flops_saved)} ({d.net_flops_saved_abs:.4e}) |",
@@ -204,16 +210,19 @@ def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] |
              "", f"Reason: {d.reason}", "",
              "FLOPs: one multiply-add = 2 FLOPs. Accuracies: mean over problems ± standard error over problems.",
              "", "## Evaluations", "",
-             "| step | training FLOPs | single-sample | kept | fitted points | projected | K* | accuracy at K* | "
-             "qualifies | count |",
-             "|---:|---:|---:|:-:|---:|---:|---:|---:|:-:|---:|"]
+             "| step | training FLOPs | single-sample | kept | fitted points | projected | upper bound | K* | "
+             "accuracy at K* | P | qualifies | count |",
+             "|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|:-:|---:|"]
     for e in hist:
         ed = e.decision
         if ed is None:
             continue
         lines.append(f"| {e.step} | {e.train_flops:.3e} | {_acc(e.acc1, e.acc1_stderr)} | {'y' if e.kept else ''} | "
-                     f"{e.fit_points or ''} | {_acc(ed.projected_accuracy, ed.projected_stderr)} | {ed.k if ed.k is not None else ''} | "
+                     f"{e.fit_points or ''} | {_acc(ed.projected_accuracy, ed.projected_stderr)} | "
+                     f"{_pct(ed.projected_upper) if math.isfinite(ed.projected_upper) else ''} | "
+                     f"{ed.k if ed.k is not None else ''} | "
                      f"{_acc(ed.accuracy, ed.accuracy_stderr) if ed.k is not None else ''} | "
+                     f"{f'{ed.probability:.3f}' if math.isfinite(ed.probability) else ''} | "
                      f"{'y' if ed.qualifies else ''} | {ed.patience_count} |")
     if figures:
         lines += ["", "## Figures", ""]

@@ -8,9 +8,8 @@ checkpoint), :mod:`~ttc_fast.selector.rule` (:class:`TTCEarlyStopping`, the stop
 """
 from ttc_fast.selector.naive import NaiveEarlyStopping
 from ttc_fast.selector.offline import read_eval_log, select
-from ttc_fast.selector.projection import SaturationFit, fit_saturation, monotone_mask, saturation
+from ttc_fast.selector.paper import SaturationFit, fit_saturation, fit_sigmoid, monotone_mask, saturation, sigmoid, sigmoid_k_star
 from ttc_fast.selector.rule import TTCEarlyStopping
-from ttc_fast.selector.ttc import fit_sigmoid, sigmoid, sigmoid_k_star
 from ttc_fast.selector.types import METHODS, STRATEGIES, Decision, HistoryEntry
 
 __all__ = ["Decision", "TTCEarlyStopping", "NaiveEarlyStopping", "select", "HistoryEntry", "read_eval_log",

@@ -1,14 +1,30 @@
-"""The selector's journal: one JSON line per update after a header with the settings (resume after a restart)."""
+"""The selector's journal: one JSON line per update after a header with the settings (resume after a restart).
+
+Line 1 is ``{"type": "header", "version": 2, "config": TTCEarlyStopping.config()}``; every update appends
+``HistoryEntry.to_record()`` (the checkpoint's TTC curve, its evaluation cost, a content hash of its inputs and
+the decision). A new :class:`~ttc_fast.selector.rule.TTCEarlyStopping` on an existing journal replays the records
+through the same rule (so it ends where the interrupted run was) if the settings are the same; otherwise it is
+refused with the first differing setting named. A re-sent update for a journaled step must carry the same
+evaluation (its hash), unless the selector was made with ``resume="force"``.
+
+Version 1 journals (ttc_fast before the v2 selector) resume for ``method="sigmoid"`` written with the paper's
+filter settings (the procedure is unchanged); version 1 journals of the ``exact`` method are refused: its
+projection and stop rule have changed, so replaying them would not give their decisions.
+"""
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-JOURNAL_VERSION = 1
-# settings added after journals were first written: a header without them was written with these values
-JOURNAL_LEGACY = {"filter_tolerance": 0.0, "fit_alpha": 0.0}
+import numpy as np
+
+JOURNAL_VERSION = 2
+# version 1 settings that version 2 no longer has, with the values the paper's method was run with
+_V1_PAPER = {"monotone_filter": True, "filter_tolerance": 0.0, "fit_alpha": 0.0}
 
 
 def append_line(path: str, record: Mapping[str, Any]) -> None:
@@ -52,3 +68,62 @@ def read_journal(path: str) -> list[dict[str, Any]]:
                              f"is tolerated)") from None
     return records
 
+
+
+def open_journal(stopper: Any) -> None:
+    """Creates ``stopper.journal`` with a header, or resumes it: checks the header, then replays every update."""
+    from ttc_fast.selector.types import HistoryEntry
+    path = stopper.journal
+    records = read_journal(path)
+    config = json.loads(json.dumps(stopper.config()))  # normalised as it would be stored
+    if not records:
+        append_line(path, {"type": "header", "version": JOURNAL_VERSION, "config": config})
+        return
+    header = records[0]
+    if header.get("type") != "header" or not isinstance(header.get("config"), Mapping):
+        raise ValueError(f"journal {path}: line 1 is not a header record")
+    stored = dict(header["config"])
+    version = header.get("version")
+    if version == 1:
+        legacy = {k: stored.pop(k, v) for k, v in _V1_PAPER.items()}
+        if stored.get("method") != "sigmoid" or legacy != _V1_PAPER:
+            raise ValueError(f"journal {path} was written by the version 1 selector (method "
+                             f"{stored.get('method')!r}); this version's exact method projects and decides "
+                             f"differently, so it cannot resume it: use a new journal path")
+        stored.setdefault("patience_mode", "count")
+        for k in ("calibrate", "step_hazard"):  # settings of the exact method only
+            stored.setdefault(k, config.get(k))
+    elif version != JOURNAL_VERSION:
+        raise ValueError(f"journal {path}: unknown version {version!r} (this ttc_fast writes {JOURNAL_VERSION})")
+    diff = [k for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
+    if diff:
+        k = diff[0]
+        raise ValueError(f"journal {path} was written with {k}={stored.get(k)!r}; this selector has "
+                         f"{k}={config.get(k)!r} (use another journal path or the same settings)")
+    for lineno, rec in enumerate(records[1:], start=2):
+        try:
+            entry = HistoryEntry(
+                step=int(rec["step"]), train_flops=float(rec["train_flops"]), acc1=float(rec["acc1"]),
+                acc1_stderr=float(rec["acc1_stderr"]), ks=np.asarray(rec["ks"], dtype=np.int64),
+                curve=np.asarray(rec["curve"], dtype=np.float64),
+                curve_stderr=np.asarray(rec["curve_stderr"], dtype=np.float64),
+                eval_flops=float(rec["eval_flops"]), num_problems=int(rec.get("num_problems", 0)),
+                data_hash=str(rec.get("data_hash", "")))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"journal {path}: line {lineno}: bad update record ({err})") from None
+        if stopper.history and entry.step <= stopper.history[-1].step:
+            raise ValueError(f"journal {path}: line {lineno}: step {entry.step} does not increase")
+        decision = stopper._ingest(entry)
+        was = rec.get("decision")
+        if was and (was.get("should_stop") != decision.should_stop or was.get("k") != decision.k
+                    or was.get("patience_count") != decision.patience_count
+                    or not _close(was.get("projected_accuracy"), decision.projected_accuracy)):
+            warnings.warn(f"journal {path}: line {lineno}: the replayed decision differs from the recorded one "
+                          f"(another ttc_fast version?)", RuntimeWarning, stacklevel=3)
+
+
+def _close(a: Any, b: float) -> bool:
+    if a is None:
+        return True
+    a = float(a)
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(1.0, abs(a))

@@ -5,13 +5,14 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ttc_fast.selector.rule import TTCEarlyStopping
-from ttc_fast.selector.types import Decision
+from ttc_fast.selector.types import Decision, Reason
 
 
 def read_eval_log(log: str | os.PathLike | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -120,8 +121,10 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
            **kwargs: Any) -> Decision | tuple[Decision, TTCEarlyStopping]:
     """Runs :class:`TTCEarlyStopping` over an eval log and returns the checkpoint to deploy.
 
-    ``log``: JSONL path or the records as dicts (format in CONTRACTS.md; records are processed in the given
-    order). The budget is ``budget_flops``, or ``budget_tokens`` converted with ``spec`` (kwargs; Kaplan 6N·D
+    ``log``: a JSONL path, or the records in memory, processed in the given order, in either shape:
+    eval-log records (``{"step", "train_flops" | "train_tokens", "problems": [...]}`` or ``"accuracy"``,
+    docs/formats.md), or records shaped like :meth:`TTCEarlyStopping.update`'s arguments
+    (``{"step", "train_flops" | "train_tokens", "correct", "answers", "scores"}`` with (P, N) arrays). The budget is ``budget_flops``, or ``budget_tokens`` converted with ``spec`` (kwargs; Kaplan 6N·D
     unless ``convention``/``seq_len`` say otherwise; also converts records that give ``train_tokens`` only).
     Other keyword arguments go to :class:`TTCEarlyStopping` (not ``journal``). If a checkpoint triggers the stop,
     that decision is returned (later records are not read). Otherwise the run went to its end: the decision of
@@ -132,7 +135,7 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
     if "journal" in kwargs:
         raise TypeError("select() takes no journal (it replays a complete log); use TTCEarlyStopping")
     seq_len = kwargs.pop("seq_len", None)
-    records = read_eval_log(log)
+    records = _records(log)
     spec = kwargs.get("spec")
     convention = kwargs.get("convention", "kaplan")
 
@@ -147,6 +150,13 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
         raise ValueError("give exactly one of budget_flops and budget_tokens")
     budget = float(budget_flops) if budget_flops is not None else tokens_to_flops(budget_tokens, "budget_tokens")
     stopper = TTCEarlyStopping(budget, **kwargs)
+    last = records[-1]
+    last_flops = last["train_flops"] if last["train_flops"] is not None else \
+        tokens_to_flops(last["train_tokens"], f"{last['_where']}: field 'train_tokens' (no train_flops)")
+    if last_flops < 0.01 * budget:
+        warnings.warn(f"the log's last checkpoint is at {100 * last_flops / budget:.3g}% of the budget "
+                      f"({last_flops:.3e} of {budget:.3e} FLOPs): is the budget for this model and in these "
+                      f"units?", RuntimeWarning, stacklevel=2)
     if progress is None:
         progress = len(records) > 20
     from tqdm.auto import tqdm
@@ -190,5 +200,41 @@ def _end_of_run(stopper: TTCEarlyStopping, decision: Decision) -> Decision:
     fields = stopper._savings(entry.train_flops, k)
     reason = (f"no stop: the run went to its end (last: {decision.reason}); deploy the last checkpoint "
               f"with K = {k}")
-    return dataclasses.replace(decision, k=k, accuracy=acc, accuracy_stderr=se, reason=reason, **fields)
+    return dataclasses.replace(decision, k=k, accuracy=acc, accuracy_stderr=se, reason=reason,
+                               reason_code=Reason.END_OF_RUN.value, **fields)
+
+
+_UPDATE_KEYS = {"step", "train_flops", "train_tokens", "answers", "correct", "scores", "accuracy",
+                "accuracy_stderr"}
+
+
+def _records(log: Any) -> list[dict[str, Any]]:
+    """Normalised records of either accepted shape (see :func:`select`)."""
+    if isinstance(log, (str, os.PathLike)):
+        return read_eval_log(log)
+    if isinstance(log, Mapping) or not isinstance(log, Iterable):
+        raise TypeError(f"log must be a path or an iterable of records (dicts), got {type(log).__name__}")
+    recs = list(log)
+    if not recs:
+        raise ValueError("the log has no records")
+    if not any(isinstance(r, Mapping) and "correct" in r for r in recs):
+        return read_eval_log(recs)
+    out = []
+    for i, r in enumerate(recs):
+        where = f"records[{i}]"
+        if not isinstance(r, Mapping) or "correct" not in r or "step" not in r:
+            raise ValueError(f"{where}: records must all have one shape: eval-log records with 'step', "
+                             f"'train_flops'/'train_tokens' and 'problems' (or 'accuracy'), or update() "
+                             f"arguments with 'step', 'train_flops'/'train_tokens', 'correct' and optional "
+                             f"'answers'/'scores'; got keys {sorted(r) if isinstance(r, Mapping) else type(r)}")
+        extra = set(r) - _UPDATE_KEYS
+        if extra:
+            raise ValueError(f"{where}: unknown fields {sorted(extra)} for an update()-shaped record "
+                             f"(accepted: {', '.join(sorted(_UPDATE_KEYS))})")
+        if r.get("train_flops") is None and r.get("train_tokens") is None:
+            raise ValueError(f"{where}: missing field 'train_flops' (or 'train_tokens' with a model spec)")
+        out.append({"step": r["step"], "train_flops": r.get("train_flops"), "train_tokens": r.get("train_tokens"),
+                    "answers": r.get("answers"), "correct": r["correct"], "scores": r.get("scores"),
+                    "_where": where})
+    return out
 

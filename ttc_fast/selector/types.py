@@ -1,8 +1,10 @@
-"""Result types of the selector, in one place: :class:`Decision` (what an update answers) and
-:class:`HistoryEntry` (one evaluation as the selector saw it; what the journal stores)."""
+"""Result types of the selector, in one place: :class:`Decision` (what an update answers, with a
+machine-readable :class:`Reason`), :class:`HistoryEntry` (one evaluation as the selector saw it; what the journal
+stores), and the small validators the selector's modules share."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +16,20 @@ STRATEGIES = ("maj", "pass", "bok", "wmaj")
 METHODS = ("exact", "sigmoid")
 
 
+class Reason(str, enum.Enum):
+    """Why a decision is what it is (``Decision.reason_code``; ``Decision.reason`` says it in words)."""
+
+    STOP = "stop"                          # qualifying with enough evidence: stop and deploy (checkpoint, K)
+    QUALIFIES = "qualifies"                # qualifying, waiting for patience (more evidence)
+    BELOW_TARGET = "below_target"          # no K <= k_max is confidently at least the projected accuracy
+    FLOPS = "flops"                        # a K qualifies but the FLOPs condition fails or is unknown
+    NO_PROJECTION = "no_projection"        # too few checkpoints (or the fit failed)
+    NO_SAMPLES = "no_samples"              # the evaluation gave no TTC curve
+    NON_FINITE = "non_finite"              # non-finite single-sample accuracy
+    BUDGET_REACHED = "budget_reached"      # the checkpoint is at the budget: nothing left to save
+    END_OF_RUN = "end_of_run"              # offline: the log ended without a stop
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the selector says after one evaluation (or, offline, for a whole run).
@@ -21,7 +37,9 @@ class Decision:
     ``step``/``train_flops``: the checkpoint (deploy this one when ``should_stop``). ``k``: K* samples per query
     (None when no K qualifies; offline at the end of a run, K reaching the target or 1). Accuracies are fractions;
     ``*_stderr`` are standard errors over problems (nan when unknown). ``projected_accuracy``: A_hat, the fitted
-    single-sample accuracy at the budget (nan without a projection). FLOPs: ``flops_saved`` is a fraction of
+    single-sample accuracy at the budget (nan without a projection), ``projected_upper`` its one-sided upper
+    bound at the selector's confidence; ``probability``: the probability that the deployed (checkpoint, K) is at
+    least as accurate as the full run (for the best K when none qualifies; nan without one). FLOPs: ``flops_saved`` is a fraction of
     ``budget_flops``, ``*_abs`` absolute FLOPs; ``net_*`` after the evaluation FLOPs ``eval_flops`` spent so far.
     ``break_even_queries``: queries served with K* samples before the saved training FLOPs are used up.
     """
@@ -49,6 +67,9 @@ class Decision:
     qualifies: bool
     patience_count: int
     reason: str
+    projected_upper: float = math.nan
+    probability: float = math.nan
+    reason_code: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -75,7 +96,9 @@ class Decision:
             f"deploy: K = {k} samples per query ({self.strategy}@K, method {self.method})",
             f"accuracy at K: {acc(self.accuracy, self.accuracy_stderr)}; single-sample "
             f"{acc(self.accuracy_k1, float('nan'))}; projected at budget "
-            f"{acc(self.projected_accuracy, self.projected_stderr)}",
+            f"{acc(self.projected_accuracy, self.projected_stderr)}"
+            + (f" (upper bound {pct(self.projected_upper)})" if math.isfinite(self.projected_upper) else ""),
+            *([f"P(deployed >= full run): {self.probability:.4f}"] if math.isfinite(self.probability) else []),
             f"training FLOPs saved: {pct(self.flops_saved)} ({self.flops_saved_abs:.3e}); net of evaluation "
             f"({self.eval_flops:.3e}): {pct(self.net_flops_saved)}",
             f"break-even: {self.break_even_queries:.3e} queries (net {self.net_break_even_queries:.3e})",
@@ -90,9 +113,11 @@ class HistoryEntry:
     """One evaluation as the selector saw it (``TTCEarlyStopping.history``); what the journal stores.
 
     ``ks``/``curve``/``curve_stderr``: the TTC curve of this checkpoint (accuracy at K, stderr over problems;
-    empty when not computed). ``kept``: survived the monotone filter. ``fit``: (a, b, c) of the saturation fit
-    on normalised FLOPs x = F / budget at this evaluation (None without one), through the last ``fit_points``
-    kept points. ``sigmoid_fit``: (L, s, x0).
+    empty when not computed). ``kept``: used by the projection (method "sigmoid": survived the paper's monotone
+    filter). ``projection``: the :class:`~ttc_fast.selector.projection.Projection` made at this evaluation
+    (method "exact"; None without one), from ``fit_points`` points. ``fit``: (a, b, c) of the paper's saturation
+    fit on normalised FLOPs x = F / budget (method "sigmoid"); ``sigmoid_fit``: (L, s, x0). ``data_hash``: a
+    content hash of the evaluation's inputs (a resumed journal checks re-sent evaluations against it).
     """
 
     step: int
@@ -108,10 +133,13 @@ class HistoryEntry:
     fit: tuple[float, float, float] | None = None
     fit_points: int = 0
     sigmoid_fit: tuple[float, float, float] | None = None
+    projection: Any = None
+    data_hash: str = ""
     decision: Decision | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {"type": "update", "step": self.step, "train_flops": self.train_flops, "acc1": self.acc1,
+        return {"type": "update", "step": self.step, "data_hash": self.data_hash,
+                "train_flops": self.train_flops, "acc1": self.acc1,
                 "acc1_stderr": self.acc1_stderr, "ks": [int(k) for k in self.ks],
                 "curve": [float(v) for v in self.curve], "curve_stderr": [float(v) for v in self.curve_stderr],
                 "eval_flops": self.eval_flops, "num_problems": self.num_problems,
@@ -123,10 +151,27 @@ def finite_or_zero(x: float) -> float:
     return x if math.isfinite(x) else 0.0
 
 
-def check_int(value: Any, name: str) -> int:
+def check_int(value: Any, name: str, lo: int | None = None) -> int:
+    """``value`` as an int (bools and floats refused: TypeError), >= ``lo`` when given (ValueError)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {value!r}")
+    if lo is not None and value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
     return int(value)
+
+
+def check_number(value: Any, name: str, lo: float = -math.inf, hi: float = math.inf, *,
+                 lo_open: bool = False, hi_open: bool = False, none: bool = False) -> float | None:
+    """``value`` as a finite float in the interval (bools refused); None passes when ``none``."""
+    if value is None and none:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    v = float(value) if ok else math.nan
+    if not ok or not math.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
+        lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise ValueError(f"{name} must be a finite number in {lb}{lo:g}, {hi:g}{rb}"
+                         f"{' or None' if none else ''}, got {value!r}")
+    return v
 
 
 def accuracy_table(acc: Mapping[Any, Any], strategy: str, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -142,16 +187,20 @@ def accuracy_table(acc: Mapping[Any, Any], strategy: str, name: str) -> tuple[np
     items = []
     for k, v in acc.items():
         try:
-            kk = int(k)
+            kf = float(k)
         except (TypeError, ValueError):
-            raise ValueError(f"{name}: K must be an integer, got {k!r}") from None
-        if kk < 1:
-            raise ValueError(f"{name}: K must be >= 1, got {kk}")
+            kf = math.nan
+        if isinstance(k, bool) or not math.isfinite(kf) or kf != int(kf) or kf < 1:
+            raise ValueError(f"{name}: K must be an integer >= 1 (a number of samples), got {k!r}")
         if v is None:
             v = math.nan
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise ValueError(f"{name}[{k}] must be a number, got {v!r}")
-        items.append((kk, float(v)))
+        if not (math.isnan(v) or 0.0 <= v <= 1.0):
+            raise ValueError(f"{name}[{k}] must be an accuracy in [0, 1] (or NaN), got {v!r}")
+        items.append((int(kf), float(v)))
+    if len({k for k, _ in items}) != len(items):
+        raise ValueError(f"{name}: K appears twice ({sorted(k for k, _ in items)})")
     items.sort()
     return np.array([k for k, _ in items], dtype=np.int64), np.array([v for _, v in items], dtype=np.float64)
 

@@ -1,0 +1,97 @@
+"""The exact method's projection (ttc_fast/selector/projection.py): recovery, the step hazard, calibration on
+the real curves of ttc_fast/data/curves (the acceptance criterion: nominal 80/90/95% one-sided bounds cover the
+real final accuracy within 3 points, pooled over the sources), and input validation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ttc_fast.decision_bench import format_calibration, projection_calibration
+from ttc_fast.decision_bench.real import load_real_curves
+from ttc_fast.selector.projection import FAMILIES, project
+
+
+def test_noise_free_saturation_is_recovered():
+    # an exponential saturation observed to x = 0.6 with stated stderr 0.002: projected within 1 point
+    x = np.linspace(0.03, 0.6, 20)
+    y = 0.2 + 0.5 * (1 - np.exp(-5 * x))
+    pr = project(x, y, np.full(x.size, 0.002)).without_steps()
+    truth = 0.2 + 0.5 * (1 - math.exp(-5))
+    assert pr.mean == pytest.approx(truth, abs=0.01)
+    assert pr.stderr < 0.02
+    assert float(pr.curve(np.array([1.0]))[0]) == pytest.approx(pr.mean, abs=1e-9)
+    assert float(pr.curve(x[-1:])[0]) == pytest.approx(y[-1], abs=0.01)
+
+
+def test_cdf_and_quantile_are_consistent_and_supported_on_0_1():
+    pr = project([0.1, 0.2, 0.3, 0.4], [0.5, 0.7, 0.8, 0.85], [0.05] * 4)
+    v = np.linspace(-0.2, 1.2, 141)
+    c = pr.cdf(v)
+    assert np.all(np.diff(c) >= -1e-12) and c[0] == 0.0 and c[-1] == 1.0
+    for q in (0.05, 0.5, 0.8, 0.95):
+        assert float(pr.cdf(pr.quantile(q))) == pytest.approx(q, abs=1e-6)
+
+
+def test_without_steps_is_the_projection_without_the_hazard():
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.05, 0.4, 9)
+    y = 0.3 + rng.normal(0, 0.01, x.size)
+    a = project(x, y, np.full(x.size, 0.01)).without_steps()
+    b = project(x, y, np.full(x.size, 0.01), step_hazard=0.0)
+    assert a.mean == pytest.approx(b.mean, abs=1e-12) and a.stderr == pytest.approx(b.stderr, abs=1e-12)
+
+
+def test_step_hazard_applies_to_flat_histories_only():
+    x = np.linspace(0.05, 0.3, 8)
+    flat = project(x, np.full(x.size, 0.2), np.full(x.size, 0.01))
+    hazard = -math.expm1(-0.3 * -math.log(x[-1]))          # the prior mass of a step still to come
+    assert flat.family_weights["step"] == pytest.approx(hazard, rel=0.35)
+    assert flat.quantile(0.95) > flat.without_steps().quantile(0.95) + 0.2
+    rising = project(x, 0.2 + 0.5 * (x - x[0]), np.full(x.size, 0.01))
+    assert rising.family_weights["step"] < 0.01
+    assert set(flat.family_weights) == set(FAMILIES)
+
+
+def test_backtest_inflation_grows_with_misfit():
+    # a curve with jumps between checkpoints far beyond its stated stderr: the backtests inflate the variance
+    x = np.linspace(0.05, 0.8, 16)
+    y = 0.4 + 0.2 * x + np.where(np.arange(x.size) % 2, 0.06, -0.06)
+    wild = project(x, y, np.full(x.size, 0.005))
+    calm = project(x, 0.4 + 0.2 * x, np.full(x.size, 0.005))
+    assert wild.inflation > 1.5 and calm.inflation == pytest.approx(1.0, abs=0.2)
+
+
+@pytest.mark.parametrize("x,y,s,match", [
+    ([0.1, 0.2], [0.1, 0.2], None, ">= 3 points"),
+    ([0.1, 0.3, 0.2], [0.1, 0.2, 0.3], None, "strictly increasing"),
+    ([0.0, 0.2, 0.3], [0.1, 0.2, 0.3], None, "strictly increasing"),
+    ([0.1, 0.2, 1.5], [0.1, 0.2, 0.3], None, r"\(0, 1\]"),
+    ([0.1, 0.2, 0.3], [0.1, np.nan, 0.3], None, "finite"),
+    ([0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.1, 0.1], "same length"),
+])
+def test_validation(x, y, s, match):
+    with pytest.raises(ValueError, match=match):
+        project(x, y, s)
+
+
+def test_no_stderr_at_all_estimates_the_noise():
+    rng = np.random.default_rng(1)
+    x = np.linspace(0.05, 0.5, 12)
+    y = 0.5 + 0.2 * x + rng.normal(0, 0.02, x.size)
+    pr = project(x, y).without_steps()
+    assert 0.01 < pr.stderr < 0.2 and abs(pr.mean - 0.7) < 3 * pr.stderr
+
+
+def test_calibration_on_real_curves():
+    # every other prefix from the first third on (the full grid is in BENCHMARKS.md, `ttc-fast bench-decision
+    # --calibration`): pooled one-sided coverage within 3 points of nominal at 80/90/95%
+    curves = load_real_curves(("bigscience", "tucano", "tinyllama"))
+    sub = [c for i, c in enumerate(curves) if i % 2 == 0]
+    rows = projection_calibration(curves=sub)
+    print(format_calibration(rows))
+    pooled = rows[-1]
+    assert pooled.source == "all" and pooled.projections > 1000
+    for nominal, covered in zip(pooled.nominal, pooled.covered):
+        assert abs(covered - nominal) <= 0.03, (nominal, covered)
