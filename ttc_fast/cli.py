@@ -288,26 +288,25 @@ def _add_estimate_parser(sub) -> None:
 
 
 def _read_samples(path) -> dict:
-    """problem_id -> lists of answers / correct / scores, in file order."""
-    import json
+    """problem_id -> lists of answers / correct / scores, in file order (read by :mod:`ttc_fast.jsonl`)."""
+    from ttc_fast import jsonl
 
     problems: dict = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                pid, answer, correct = rec["problem_id"], rec["answer"], rec["correct"]
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}:{lineno}: expected a JSON object with problem_id, answer, correct "
-                                 f"({err})") from None
-            if not isinstance(correct, bool):
-                raise ValueError(f"{path}:{lineno}: correct must be true/false, got {correct!r}")
-            prob = problems.setdefault(str(pid), {"answers": [], "correct": [], "scores": []})
-            prob["answers"].append(None if answer is None else str(answer))
-            prob["correct"].append(correct)
-            prob["scores"].append(rec.get("score"))
+    for lineno, rec in jsonl.iter_lines(path):
+        missing = [k for k in ("problem_id", "answer", "correct") if k not in rec] if isinstance(rec, dict) else None
+        if missing != []:
+            got = f"missing {', '.join(missing)}" if missing else f"got {type(rec).__name__}"
+            raise ValueError(f"{path}:{lineno}: expected a JSON object with problem_id, answer, correct ({got})")
+        pid, answer, correct = rec["problem_id"], rec["answer"], rec["correct"]
+        if not isinstance(correct, bool):
+            raise ValueError(f"{path}:{lineno}: correct must be true/false, got {correct!r}")
+        score = rec.get("score")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise ValueError(f"{path}:{lineno}: score must be a number or null, got {score!r}")
+        prob = problems.setdefault(str(pid), {"answers": [], "correct": [], "scores": []})
+        prob["answers"].append(None if answer is None else str(answer))
+        prob["correct"].append(correct)
+        prob["scores"].append(score)
     if not problems:
         raise ValueError(f"{path}: no samples")
     return problems

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ttc_fast import jsonl
 from ttc_fast.evallog import append_record, make_record, read_log
 
 _PROMPT_KEYS = ("prompt", "question", "problem", "input")
@@ -50,30 +51,23 @@ def read_problems(path: str | os.PathLike) -> list[EvalProblem]:
         raise FileNotFoundError(f"problems file {os.fspath(path)!r} does not exist")
     out: list[EvalProblem] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{os.fspath(path)}:{lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: not a JSON object ({err.msg})") from None
-            if not isinstance(rec, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(rec).__name__}")
-            prompt = next((rec[k] for k in _PROMPT_KEYS if k in rec), None)
-            if not isinstance(prompt, str) or not prompt:
-                raise ValueError(f"{where}: missing or empty field 'prompt' (a non-empty string)")
-            if not any(k in rec for k in _ANSWER_KEYS):
-                raise ValueError(f"{where}: missing field 'answer' (the reference answer)")
-            answer = next(rec[k] for k in _ANSWER_KEYS if k in rec)
-            if answer is None or (isinstance(answer, (list, dict)) and not answer) or isinstance(answer, dict):
-                raise ValueError(f"{where}: field 'answer' must be a string, a number or a list of them")
-            pid = str(rec.get("id", len(out)))
-            if pid in seen:
-                raise ValueError(f"{where}: duplicate id {pid!r}")
-            seen.add(pid)
-            out.append(EvalProblem(pid, prompt, answer))
+    for lineno, rec in jsonl.iter_lines(path):
+        where = f"{os.fspath(path)}:{lineno}"
+        if not isinstance(rec, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+        prompt = next((rec[k] for k in _PROMPT_KEYS if k in rec), None)
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError(f"{where}: missing or empty field 'prompt' (a non-empty string)")
+        if not any(k in rec for k in _ANSWER_KEYS):
+            raise ValueError(f"{where}: missing field 'answer' (the reference answer)")
+        answer = next(rec[k] for k in _ANSWER_KEYS if k in rec)
+        if answer is None or (isinstance(answer, (list, dict)) and not answer) or isinstance(answer, dict):
+            raise ValueError(f"{where}: field 'answer' must be a string, a number or a list of them")
+        pid = str(rec.get("id", len(out)))
+        if pid in seen:
+            raise ValueError(f"{where}: duplicate id {pid!r}")
+        seen.add(pid)
+        out.append(EvalProblem(pid, prompt, answer))
     if not out:
         raise ValueError(f"{os.fspath(path)}: no problems")
     return out

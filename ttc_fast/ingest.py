@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ttc_fast import jsonl
 from ttc_fast.evallog import make_record
 
 _INVALID = {"[invalid]", ""}
@@ -36,21 +37,16 @@ def read_samples(path: str | os.PathLike) -> list[dict]:
     """The document records of one lm-eval samples file, sorted by ``doc_id``; ValueError with the line number and
     field when a line is not JSON or lacks ``doc_id`` / ``target`` / ``resps``."""
     docs = []
-    with open(path) as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{os.fspath(path)}:{i}: not JSON ({err.msg})") from None
-            for field in ("doc_id", "target", "resps"):
-                if field not in rec:
-                    raise ValueError(f"{os.fspath(path)}:{i}: missing field {field!r} (is this an lm-eval "
-                                     f"--log_samples file?)")
-            if not isinstance(rec["resps"], list) or not rec["resps"]:
-                raise ValueError(f"{os.fspath(path)}:{i}: field 'resps' must be a non-empty list")
-            docs.append(rec)
+    for i, rec in jsonl.iter_lines(path):
+        if not isinstance(rec, dict):
+            raise ValueError(f"{os.fspath(path)}:{i}: expected a JSON object, got {type(rec).__name__}")
+        for field in ("doc_id", "target", "resps"):
+            if field not in rec:
+                raise ValueError(f"{os.fspath(path)}:{i}: missing field {field!r} (is this an lm-eval "
+                                 f"--log_samples file?)")
+        if not isinstance(rec["resps"], list) or not rec["resps"]:
+            raise ValueError(f"{os.fspath(path)}:{i}: field 'resps' must be a non-empty list")
+        docs.append(rec)
     if not docs:
         raise ValueError(f"{os.fspath(path)}: no documents")
     docs.sort(key=lambda r: r["doc_id"])
