@@ -40,8 +40,8 @@ def _floats(text: str) -> list[float]:
 def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
     from_ = p.add_mutually_exclusive_group(required=required)
     from_.add_argument("--config", help="Hugging Face config.json (file or model directory)")
-    from_.add_argument("--shape", choices=["tinyllama", "llama-3-8b", "qwen2.5-1.5b", "pythia-2.8b"],
-                       help="built-in architecture preset")
+    from ttc_fast.checkpoint import PRESETS
+    from_.add_argument("--shape", choices=list(PRESETS), help="built-in architecture preset")
     p.add_argument("--convention", default="kaplan",
                    choices=["kaplan", "palm", "chinchilla", "megatron", "matmul"],
                    help="FLOP convention (default kaplan: 6N per training token, 2N per inference token + attention)")
@@ -396,8 +396,9 @@ def _add_bench_sampling_parser(sub) -> None:
                     "num_return_sequences=n, do_sample=True) on the same weights, in the same run.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="checkpoint directory (config.json + safetensors)")
-    src.add_argument("--shape", help="random weights of a named shape: tiny (~20M Llama), tinyllama, "
-                                     "llama-3-8b, qwen2.5-1.5b, pythia-2.8b")
+    from ttc_fast.checkpoint import PRESETS
+    src.add_argument("--shape", choices=list(PRESETS),
+                     help="random weights of a built-in architecture (tiny: ~20M-parameter Llama)")
     p.add_argument("--prompts", type=int, default=64)
     p.add_argument("--n", type=int, default=64, help="samples per prompt")
     p.add_argument("--prompt-len", type=int, default=1000)
@@ -630,14 +631,26 @@ def main(argv: list[str] | None = None) -> int:
     for add in _PARSERS:
         add(sub)
     args = parser.parse_args(argv)
+    import warnings
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):  # no source line for users
+        print(f"ttc-fast {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        print(f"ttc-fast {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except (ValueError, TypeError, OSError) as err:  # OSError: a path that is a directory, no permission, ...
+        print(f"ttc-fast {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ttc-fast {args.command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = show
 
 
 if __name__ == "__main__":

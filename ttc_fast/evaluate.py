@@ -18,9 +18,7 @@ any sampling starts.
 """
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,43 +74,19 @@ def read_problems(path: str | os.PathLike) -> list[EvalProblem]:
 # ---- checkpoints ---------------------------------------------------------------------------------------------
 def checkpoint_info(path: str | os.PathLike, *, step: int | None = None, train_tokens: float | None = None,
                     train_flops: float | None = None, seq_len: int | None = None) -> dict[str, Any]:
-    """``{"path", "step", "train_tokens", "train_flops"}`` of a checkpoint directory.
-
-    Step: the argument, else ``trainer_state.json`` ``global_step``, else ``checkpoint-N`` / ``step-N`` in the
-    directory name. Tokens: the argument, else trainer state ``train_tokens`` / ``num_input_tokens_seen``. FLOPs:
-    the argument, else trainer state ``train_flops``, else ``training_flops(ModelSpec.from_hf_config(config.json),
-    tokens, seq_len=seq_len)`` (Kaplan; None when no tokens are known: ``select`` then needs them).
+    """``{"path", "step", "train_tokens", "train_flops"}`` of a checkpoint directory, from
+    :func:`ttc_fast.checkpoint.checkpoint_coordinates` (arguments, else ``trainer_state.json``, else
+    ``checkpoint-N`` / ``step-N`` in the path; FLOPs from the tokens and ``config.json``, Kaplan, when not given).
     FileNotFoundError when the directory or its ``config.json`` is missing."""
+    from ttc_fast.checkpoint import checkpoint_coordinates
+
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"checkpoint directory {path!r} does not exist")
     if not os.path.isfile(os.path.join(path, "config.json")):
         raise FileNotFoundError(f"checkpoint {path!r} has no config.json (not a Hugging Face checkpoint)")
-    state: dict[str, Any] = {}
-    sp = os.path.join(path, "trainer_state.json")
-    if os.path.isfile(sp):
-        try:
-            with open(sp) as f:
-                state = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{sp}: not valid JSON ({err.msg})") from None
-    if step is None:
-        step = state.get("global_step", state.get("step"))
-    if step is None:
-        m = re.search(r"(?:checkpoint|step)[-_]?0*(\d+)$", os.path.basename(os.path.normpath(path)))
-        if m is None:
-            raise ValueError(f"cannot tell the training step of {path!r} (no trainer_state.json global_step, no "
-                             f"checkpoint-N name): pass --step")
-        step = int(m.group(1))
-    if train_tokens is None:
-        train_tokens = state.get("train_tokens", state.get("num_input_tokens_seen"))
-    if train_flops is None:
-        train_flops = state.get("train_flops")
-    if train_flops is None and train_tokens:
-        from ttc_fast.flops import ModelSpec, training_flops
-        spec = ModelSpec.from_hf_config(os.path.join(path, "config.json"))
-        train_flops = float(training_flops(spec, float(train_tokens), seq_len=seq_len))
-    return {"path": path, "step": int(step), "train_tokens": train_tokens, "train_flops": train_flops}
+    c = checkpoint_coordinates(path, step=step, train_tokens=train_tokens, train_flops=train_flops, seq_len=seq_len)
+    return {"path": path, "step": c.step, "train_tokens": c.train_tokens, "train_flops": c.train_flops}
 
 
 # ---- sampling one checkpoint ---------------------------------------------------------------------------------

@@ -17,23 +17,16 @@ import torch
 from ttc_fast.runtime.generate import generate, kv_bytes_per_token
 from ttc_fast.runtime.models import Model
 
-# ~20M parameters, Llama-shaped (the CPU benchmark model): 6 layers, d 256, GQA 8/4, vocab 32000
-TINY = dict(model_type="llama", architectures=["LlamaForCausalLM"], hidden_size=256, num_hidden_layers=6,
-            num_attention_heads=8, num_key_value_heads=4, intermediate_size=704, vocab_size=32000,
-            tie_word_embeddings=False, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=4096)
-
-
 def shape_config(shape: str) -> dict:
-    """HF-style config dict for a named shape: ``tiny`` or a ``ttc_fast.flops.PRESETS`` name."""
-    if shape == "tiny":
-        return dict(TINY)
-    from ttc_fast.flops import PRESETS
-    if shape not in PRESETS:
-        raise ValueError(f"shape must be one of {['tiny'] + sorted(PRESETS)}, got {shape!r}")
-    cfg = dict(PRESETS[shape])
-    arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
-            "mistral": "MistralForCausalLM", "gpt_neox": "GPTNeoXForCausalLM"}[cfg["model_type"]]
-    cfg.setdefault("architectures", [arch])
+    """HF-style config dict of a named shape from the one preset table, ``ttc_fast.checkpoint.PRESETS`` (``tiny``
+    is a ~20M-parameter Llama: 6 layers, d 256, GQA 8/4, vocab 32000)."""
+    from ttc_fast.checkpoint import preset_config
+
+    try:
+        cfg = preset_config(shape)
+    except ValueError:
+        from ttc_fast.checkpoint import PRESETS
+        raise ValueError(f"--shape must be one of {', '.join(PRESETS)}, got {shape!r}") from None
     cfg.setdefault("max_position_embeddings", 32768)
     return cfg
 
