@@ -544,7 +544,8 @@ def _add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="sample checkpoints on a problem set and write the eval log",
                        description="n samples per problem for every checkpoint (Hugging Face directories), graded "
                        "against the reference answers; one eval-log record per checkpoint, appended as soon as it "
-                       "is done (rerunning skips finished checkpoints). Multi-process: torchrun --nproc-per-node N "
+                       "is done (rerunning skips checkpoints finished with the same data, settings and weights, and "
+                       "refuses a log made otherwise unless --force). Multi-process: torchrun --nproc-per-node N "
                        "ttc-fast eval ... (gloo on CPU, nccl on GPU); same log as one process with the same seed.")
     p.add_argument("checkpoints", nargs="+", help="checkpoint directories (config.json + safetensors + tokenizer)")
     p.add_argument("--data", required=True, help="problems JSONL: {\"id\", \"prompt\", \"answer\"} per line")
@@ -556,8 +557,13 @@ def _add_eval_parser(sub) -> None:
     p.add_argument("--extract", default="number", help="number | boxed | code | regex:<pattern> (default number)")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=None, help="keep the k most likely tokens (default off)")
+    p.add_argument("--min-p", type=float, default=None, help="drop tokens below min-p x the top probability")
     p.add_argument("--stop", action="append", default=None, help="stop string (repeatable)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true",
+                   help="drop records of --out made with other data, settings or weights and evaluate again "
+                        "(default: refuse to resume such a log)")
     p.add_argument("--chunk-size", type=int, default=32,
                    help="problems per generate call; the unit of seeding and of sharding across ranks")
     p.add_argument("--batch-tokens", type=int, default=None, help="KV budget in tokens per generate batch")
@@ -576,7 +582,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     evaluate_checkpoints(args.checkpoints, args.data, args.out, n=args.n, max_new_tokens=args.max_new_tokens,
                          extractor=args.extract, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
-                         stop=args.stop, chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
+                         top_k=args.top_k, min_p=args.min_p, force=args.force, stop=args.stop,
+                         chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
                          device=args.device, dtype=args.dtype, steps=args.step, train_tokens=args.train_tokens,
                          train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress)
     return 0
