@@ -1,7 +1,7 @@
 """FLOP accounting for training and for test-time compute (K samples that share a prompt).
 
-Units: FLOPs (one multiply-add = 2 FLOPs everywhere) and tokens. Every function names its
-``convention``; the formulas live in ``csrc/flops.h`` (pure C++), this module validates and dispatches.
+Units: FLOPs (one multiply-add = 2 FLOPs everywhere) and tokens. Every function names its ``convention``; the
+formulas live in ``csrc/flops.h`` (pure C++), this module validates and dispatches. Design notes: docs/flops.md.
 
 Conventions (forward per token; training = forward + 2x backward = 3x forward under all of them):
 

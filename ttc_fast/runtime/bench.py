@@ -369,7 +369,7 @@ def run_hf(hf, prompts, n: int, new_tokens: int, *, temperature: float = 0.8, se
 
 def run_hf_prefill_once(hf, prompts, n: int, new_tokens: int, *, temperature: float = 0.8,
                         seed: int = 0) -> Result:
-    """The strongest plain-transformers loop (design note B5): prefill each prompt once, repeat its KV cache n
+    """The strongest plain-transformers loop (docs/sampling.md, baseline B5): prefill each prompt once, repeat its KV cache n
     times (``DynamicCache.batch_repeat_interleave``), then decode all samples with ``torch.multinomial``."""
     dev = next(hf.parameters()).device
     ids = torch.tensor(prompts, device=dev)
