@@ -181,11 +181,12 @@ def parse_config(path_or_dict: str | os.PathLike | Mapping[str, Any], *, source:
     mt = cfg.get("model_type")
     if mt is None:
         archs = cfg.get("architectures") or []
+        archs = archs if isinstance(archs, list) else [archs]
         mt = next((ARCHITECTURES[a] for a in archs if isinstance(a, str) and a in ARCHITECTURES), None)
         if mt is None:
             raise ValueError(f"{src}: missing field 'model_type' (one of {', '.join(MODEL_TYPES)}; or "
                              f"'architectures' naming {', '.join(ARCHITECTURES)}), architectures={archs!r}")
-    if mt not in MODEL_TYPES:
+    if not isinstance(mt, str) or mt not in MODEL_TYPES:
         raise ValueError(f"{src}: field 'model_type': model_type {mt!r} is not supported; supported: "
                          f"{', '.join(MODEL_TYPES)}")
     neox = mt == "gpt_neox"

@@ -327,6 +327,8 @@ def _cmd_estimate(args) -> int:
         path = args.samples
     else:
         raise ValueError("give SAMPLES.jsonl or --example")
+    if args.plot and os.path.isdir(args.plot):
+        raise ValueError(f"--plot {args.plot!r} is a directory; give a file name such as curve.png")
     problems = _read_samples(path)
     rows = list(problems.values())
     P, N = len(rows), max(len(r["answers"]) for r in rows)

@@ -98,6 +98,8 @@ def read_eval_log(log: str | os.PathLike | Iterable[Mapping[str, Any]]) -> list[
     """
     if isinstance(log, (str, os.PathLike)):
         source = os.fspath(log)
+        if os.path.isdir(source):
+            raise ValueError(f"eval log {source!r} is a directory, not a JSONL file")
         if not os.path.isfile(source):
             raise FileNotFoundError(f"eval log {source!r} does not exist")
         raw: list[tuple[int, Any]] = jsonl.read(source)

@@ -196,6 +196,36 @@ def _gather(obj: Any, world: int, rank: int) -> list[Any] | None:
     return out
 
 
+# ---- bounds -----------------------------------------------------------------------------------------------
+LIMITS = {"n": 65536, "max_new_tokens": 1 << 20, "chunk_size": 1 << 16}
+_FIT_FRACTION = 0.5  # of the memory available, for the KV cache of one generate batch on CPU
+
+
+def _cpu_batch_tokens(model, prompts: Sequence[str], n: int, max_new_tokens: int) -> int | None:
+    """On CPU, the KV budget (tokens) of a generate batch: half the available memory (``generate`` itself puts
+    all prompts of a chunk in one batch on CPU; on CUDA it sizes batches from the free memory). ValueError naming
+    ``n`` and ``max_new_tokens`` when even the longest prompt's samples do not fit, and when a prompt plus
+    ``max_new_tokens`` exceeds the model's positions. None on CUDA (generate's own rule)."""
+    from ttc_fast.runtime.bench import available_memory
+    from ttc_fast.runtime.generate import kv_bytes_per_token
+
+    longest = max(len(model.tokenizer.encode(p).ids) for p in prompts)
+    pos = model.config.get("max_position_embeddings")
+    if isinstance(pos, int) and longest + max_new_tokens > pos:
+        raise ValueError(f"the longest prompt ({longest} tokens) + max_new_tokens={max_new_tokens} exceeds the "
+                         f"model's max_position_embeddings={pos}")
+    if model.device.type != "cpu":
+        return None
+    avail, how = available_memory(model.device)
+    per_tok = kv_bytes_per_token(model)
+    one = (longest + n * max_new_tokens) * per_tok + 3 * n * model.arch.vocab_size * 4  # KV + a step's logits
+    if one > _FIT_FRACTION * avail:
+        raise ValueError(f"n={n} samples of max_new_tokens={max_new_tokens} tokens for one prompt need "
+                         f"{one / 1e9:.2f} GB of KV cache and logits, more than {_FIT_FRACTION:.0%} of the "
+                         f"{avail / 1e9:.2f} GB available ({how}): lower n or max_new_tokens")
+    return max(1, int(_FIT_FRACTION * avail) // per_tok)
+
+
 # ---- resume keys ---------------------------------------------------------------------------------------------
 def problems_hash(problems: Sequence[EvalProblem]) -> str:
     """Content hash of a problem set: the ids, prompts and reference answers in order (not the file's bytes, so
@@ -301,9 +331,13 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
     from ttc_fast.answers import extract
     from ttc_fast.runtime import load_model
 
-    for name, v, lo in (("n", n, 1), ("max_new_tokens", max_new_tokens, 1), ("chunk_size", chunk_size, 1)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"{name} must be an int >= {lo}; got {v!r}")
+    for name, v, hi in (("n", n, LIMITS["n"]), ("max_new_tokens", max_new_tokens, LIMITS["max_new_tokens"]),
+                        ("chunk_size", chunk_size, LIMITS["chunk_size"])):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise ValueError(f"{name} must be an int >= 1 and <= {hi}; got {v!r}")
+    if batch_tokens is not None and (isinstance(batch_tokens, bool) or not isinstance(batch_tokens, int)
+                                     or batch_tokens < 1):
+        raise ValueError(f"batch_tokens must be None or an int >= 1; got {batch_tokens!r}")
     _check_sampling(temperature, top_p, top_k, min_p, seed)
     if stop is not None and (isinstance(stop, str) or not all(isinstance(x, str) and x for x in stop)):
         raise ValueError(f"stop must be a list of non-empty strings, got {stop!r}")
@@ -326,9 +360,13 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
     settings = run_key(problems, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                        top_k=top_k, min_p=min_p, extractor=extractor, seed=seed, chunk_size=chunk_size, stop=stop,
                        dtype=dtype)
-    from ttc_fast.checkpoint import checkpoint_identity
+    from ttc_fast.checkpoint import checkpoint_identity, read_config
     for info in infos:
         info["identity"] = checkpoint_identity(info["path"])  # also checks every safetensors header
+        pos = read_config(info["path"])[0].get("max_position_embeddings")
+        if isinstance(pos, int) and not isinstance(pos, bool) and max_new_tokens >= pos:
+            raise ValueError(f"max_new_tokens={max_new_tokens} does not fit the model of {info['path']!r}: its "
+                             f"config.json has max_position_embeddings={pos} (prompt + generation)")
     rank, world, device = _dist_init(device)
     resumed = _resume(out, infos, settings, force=force, log=log) if rank == 0 else None
     resumed = _broadcast(resumed, world)
@@ -351,9 +389,11 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
         model = load_model(info["path"], device=device, dtype=dtype)
         if model.tokenizer is None:
             raise FileNotFoundError(f"checkpoint {info['path']!r} has no tokenizer.json (prompts are text)")
+        budget = _cpu_batch_tokens(model, prompts, n, max_new_tokens)  # checks the sizes also with batch_tokens
+        budget = batch_tokens if batch_tokens is not None else budget
         part = sample_problems(model, prompts, n=n, max_new_tokens=max_new_tokens, extractor=extractor, seed=seed,
                                step=info["step"], chunk_size=chunk_size, temperature=temperature, top_p=top_p,
-                               top_k=top_k, min_p=min_p, stop=stop, batch_tokens=batch_tokens, chunks=mine,
+                               top_k=top_k, min_p=min_p, stop=stop, batch_tokens=budget, chunks=mine,
                                progress=progress and rank == 0)
         gathered = _gather(part, world, rank)
         if rank == 0:

@@ -72,7 +72,8 @@ class ArchConfig:
         from ttc_fast.checkpoint import parse_config
 
         src = source or "config"
-        archs = list(cfg.get("architectures") or [])
+        archs = cfg.get("architectures") or []
+        archs = list(archs) if isinstance(archs, (list, tuple)) else [archs]
         family = MODEL_TYPES.get(str(cfg.get("model_type"))) if cfg.get("model_type") is not None else \
             next((ARCHITECTURES[a] for a in archs if isinstance(a, str) and a in ARCHITECTURES), None)
         c = parse_config(cfg, source=src) if family is not None else None
