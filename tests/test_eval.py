@@ -181,7 +181,8 @@ def test_cli_eval(run, tmp_path, capsys):
     assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), *same]) == 0
     assert "already in" in capsys.readouterr().out
     # other settings on the same log: refused, naming the field and the way out (no stale "already in")
-    assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), "--no-progress"]) == 2
+    assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), "--no-progress",
+                 "--max-new-tokens", str(MAX_NEW)]) == 2
     err = capsys.readouterr().err
     assert "n=4, this run has n=64" in err and "--out" in err and "--force" in err
 
