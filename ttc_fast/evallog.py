@@ -163,13 +163,30 @@ def _finite_nonneg(x: Any) -> bool:
         return False
 
 
+def _types_ok(values: list, ok) -> bool:
+    """Whether every entry's type passes ``ok`` (one C-level pass collecting the distinct types)."""
+    return all(ok(t) for t in set(map(type, values)))
+
+
+def _int_type(t: type) -> bool:
+    return issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_))
+
+
 def _answer_ids(values: list, where: str, field: str) -> np.ndarray:
     """int64 cluster ids of one problem; ValueError naming the field, the entry and its value otherwise."""
-    for j, x in enumerate(values):
-        if not _is_int(x) or not -1 <= x <= _ID_MAX:
-            raise ValueError(f"{where}: field '{field}' must hold integer cluster ids in [-1, 2**63 - 1] (-1 = no "
-                             f"answer; int64); entry {j} is {x!r}")
-    return np.asarray(values, dtype=np.int64) if values else np.zeros(0, np.int64)
+    if not values:
+        return np.zeros(0, np.int64)
+    arr = None
+    if _types_ok(values, _int_type):
+        try:
+            arr = np.asarray(values, dtype=np.int64)
+        except OverflowError:  # an id beyond int64: found below
+            arr = None
+    if arr is not None and arr.min() >= -1:
+        return arr
+    j, x = next((j, x) for j, x in enumerate(values) if not _is_int(x) or not -1 <= x <= _ID_MAX)
+    raise ValueError(f"{where}: field '{field}' must hold integer cluster ids in [-1, 2**63 - 1] (-1 = no "
+                     f"answer; int64); entry {j} is {x!r}")
 
 
 def _problems_arrays(problems: Any, where: str) -> dict[str, Any]:
@@ -199,7 +216,7 @@ def _problems_arrays(problems: Any, where: str) -> dict[str, Any]:
         n = len(p["answers"])
         answers[i, :n] = _answer_ids(p["answers"], where, f"problems[{i}].answers")
         c = p["correct"]
-        if any(not isinstance(x, (bool, np.bool_)) for x in c):
+        if not _types_ok(c, lambda t: issubclass(t, (bool, np.bool_))):
             j = next(j for j, x in enumerate(c) if not isinstance(x, (bool, np.bool_)))
             raise ValueError(f"{where}: field 'problems[{i}].correct' must hold true/false; entry {j} is {c[j]!r}")
         correct[i, :n] = c
@@ -207,13 +224,17 @@ def _problems_arrays(problems: Any, where: str) -> dict[str, Any]:
             s = p.get("scores")
             if s is None:
                 raise ValueError(f"{where}: field 'problems[{i}].scores' is null while other problems have scores")
-            for j, x in enumerate(s):
-                if not _is_number(x) or x != x:
-                    raise ValueError(f"{where}: field 'problems[{i}].scores' must hold numbers (not NaN); entry "
-                                     f"{j} is {x!r}")
-            try:
-                scores[i, :n] = np.asarray(s, dtype=np.float64)  # type: ignore[index]
-            except OverflowError:
-                raise ValueError(f"{where}: field 'problems[{i}].scores' holds an integer too large for a "
-                                 f"float64") from None
+            row = None
+            if _types_ok(s, lambda t: issubclass(t, (int, float, np.integer, np.floating))
+                         and not issubclass(t, (bool, np.bool_))):
+                try:
+                    row = np.asarray(s, dtype=np.float64)
+                except OverflowError:
+                    raise ValueError(f"{where}: field 'problems[{i}].scores' holds an integer too large for a "
+                                     f"float64") from None
+            if row is None or np.isnan(row).any():
+                j, x = next((j, x) for j, x in enumerate(s) if not _is_number(x) or x != x)
+                raise ValueError(f"{where}: field 'problems[{i}].scores' must hold numbers (not NaN); entry "
+                                 f"{j} is {x!r}")
+            scores[i, :n] = row  # type: ignore[index]
     return {"answers": answers, "correct": correct, "scores": scores}
