@@ -57,7 +57,7 @@ def test_the_harness_survives_hangs_and_crashes():
                                   "time.sleep(30)", limit=1),
              Case("crash", "import os; os._exit(3)"), Case("after", "result = 1 + 1"),
              Case("raises", "raise ValueError('x is bad')", Raises(("ValueError",), "x is bad"))]
-    res = run_cases(cases, grace=2.0)
+    res = run_cases(cases, grace=8.0)  # generous: the alarm case must report in time on a loaded machine
     assert res["hang"]["status"] == "timeout"  # a Python loop is interrupted by the alarm
     assert res["c-level hang"]["status"] == "hung"  # a C call that ignores the alarm: the child is killed
     assert res["crash"]["status"] == "crashed" and res["after"]["status"] == "ok"
