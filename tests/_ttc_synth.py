@@ -39,7 +39,7 @@ def sample_checkpoint(p: np.ndarray, n: int, rng: np.random.Generator, wrong_top
 
 
 def run_records(num_problems: int, n: int, xs, seed: int, budget: float = BUDGET, **kw):
-    """Eval-log records (dicts, CONTRACTS.md format) of a synthetic run evaluated at normalised FLOPs xs."""
+    """Eval-log records (dicts, the format of docs/formats.md) of a synthetic run evaluated at normalised FLOPs xs."""
     rng = np.random.default_rng(seed)
     w = weights(num_problems)
     recs = []

@@ -1,6 +1,6 @@
 """Brute-force oracle for the estimators: enumerate every k-subset with exact fractions (n <= 12).
 
-Independent of ttc_fast: it implements the definitions in shared/design/estimators.md literally.
+Independent of ttc_fast: it implements the definitions in docs/estimators.md literally.
 """
 from __future__ import annotations
 

@@ -176,5 +176,123 @@ def test_cli_eval(run, tmp_path, capsys):
     assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), "--n", str(N),
                  "--max-new-tokens", str(MAX_NEW), "--seed", "3", "--chunk-size", "3", "--no-progress"]) == 0
     assert read_log(out) == _eval(run, tmp_path / "api.jsonl")
-    assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    same = ["--n", str(N), "--max-new-tokens", str(MAX_NEW), "--seed", "3", "--chunk-size", "3", "--no-progress"]
+    assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), *same]) == 0
     assert "already in" in capsys.readouterr().out
+    # other settings on the same log: refused, naming the field and the way out (no stale "already in")
+    assert main(["eval", *paths, "--data", str(root / "problems.jsonl"), "--out", str(out), "--no-progress",
+                 "--max-new-tokens", str(MAX_NEW)]) == 2
+    err = capsys.readouterr().err
+    assert "n=4, this run has n=64" in err and "--out" in err and "--force" in err
+
+
+@pytest.fixture(scope="module")
+def base_log(run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("base") / "log.jsonl"
+    _eval(run, out)
+    return out
+
+
+def _no_sampling(monkeypatch):
+    import ttc_fast.evaluate as ev
+
+    def fail(*a, **k):
+        raise AssertionError("sampled although the log should have been refused first")
+    monkeypatch.setattr(ev, "sample_problems", fail)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(n=N + 1), rf"n={N}, this run has n={N + 1}"),
+    (dict(temperature=0.5), r"temperature=0.8, this run has temperature=0.5"),
+    (dict(top_p=0.9), r"top_p=1.0, this run has top_p=0.9"),
+    (dict(top_k=5), r"top_k=None, this run has top_k=5"),
+    (dict(min_p=0.1), r"min_p=None, this run has min_p=0.1"),
+    (dict(max_new_tokens=MAX_NEW + 1), rf"max_new_tokens={MAX_NEW}, this run has max_new_tokens={MAX_NEW + 1}"),
+    (dict(extractor="boxed"), r"extractor='number', this run has extractor='boxed'"),
+    (dict(seed=4), r"seed=3, this run has seed=4"),
+    (dict(chunk_size=2), r"chunk_size=3, this run has chunk_size=2"),
+    (dict(stop=["\n"]), r"stop=None"),
+    (dict(dtype="bfloat16"), r"dtype=None, this run has dtype='bfloat16'"),
+])
+def test_resume_refuses_other_settings(run, base_log, tmp_path, monkeypatch, change, match):
+    import shutil
+    out = tmp_path / "log.jsonl"
+    shutil.copy(base_log, out)
+    first = read_log(out)
+    _no_sampling(monkeypatch)
+    with pytest.raises(ValueError, match=rf"step 10 was made with other .*{match}.*2 of 2 record.*--out.*--force"):
+        _eval(run, out, **change)
+    assert read_log(out) == first  # the log is untouched
+
+
+def test_resume_refuses_other_data_and_other_weights_and_force_redoes_them(run, tmp_path, monkeypatch):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+    root, paths, _ = run
+    out = tmp_path / "log.jsonl"
+    first = _eval(run, out)
+    data = tmp_path / "problems.jsonl"
+    probs = [json.loads(line) for line in open(root / "problems.jsonl")]
+    probs[3]["answer"] = "not the answer"
+    data.write_text("".join(json.dumps(p) + "\n" for p in probs))
+    with monkeypatch.context() as m:
+        _no_sampling(m)
+        with pytest.raises(ValueError, match=r"step 10 was made with other the problems \(content hash\): data="):
+            evaluate_checkpoints(paths, data, out, n=N, max_new_tokens=MAX_NEW, seed=3, chunk_size=3,
+                                 progress=False, log=None)
+    # the same problems written differently (spacing, key order) have the same content hash: resumed
+    data.write_text("".join(json.dumps(dict(reversed(list(p.items()))), indent=None, separators=(", ", " : "))
+                            + "\n" for p in json.loads(json.dumps([json.loads(line) for line in
+                                                                    open(root / "problems.jsonl")]))))
+    assert evaluate_checkpoints(paths, data, out, n=N, max_new_tokens=MAX_NEW, seed=3, chunk_size=3,
+                                progress=False, log=None) == []
+    # other weights under the same path and step (a retrained run written over the old directory)
+    other = [tmp_path / "ck" / os.path.basename(p) for p in paths]
+    for src, dst in zip(paths, other):
+        shutil.copytree(src, dst)
+    w = load_file(str(other[1] / "model.safetensors"))
+    name = next(k for k in w if k.endswith("embed_tokens.weight"))
+    w[name] = w[name] + 0.01
+    save_file(w, str(other[1] / "model.safetensors"), metadata={"format": "pt"})
+    args = dict(n=N, max_new_tokens=MAX_NEW, seed=3, chunk_size=3, progress=False, log=None)
+    with monkeypatch.context() as m:
+        _no_sampling(m)
+        with pytest.raises(ValueError, match=r"step 20 was made with other the weights \(checkpoint identity\).*"
+                                             r"1 of 2 record"):
+            evaluate_checkpoints([str(p) for p in other], root / "problems.jsonl", out, **args)
+    # --force drops the stale record and evaluates that checkpoint again; the other one is kept
+    messages = []
+    redone = evaluate_checkpoints([str(p) for p in other], root / "problems.jsonl", out, force=True,
+                                  **{**args, "log": messages.append})
+    assert [r["step"] for r in redone] == [20] and any("dropped 1 record" in m for m in messages)
+    log = read_log(out)
+    assert [r["step"] for r in log] == [10, 20]
+    assert log[0] == json.loads(json.dumps(first[0]))
+    assert log[1]["meta"]["key"]["checkpoint"] != first[1]["meta"]["key"]["checkpoint"]
+
+
+def test_resume_refuses_a_log_without_keys(run, tmp_path, monkeypatch):
+    out = tmp_path / "log.jsonl"
+    rec = _eval(run, out)[0]
+    del rec["meta"]["key"]
+    from ttc_fast.evallog import write_log
+    write_log(out, [rec])
+    with monkeypatch.context() as m:
+        _no_sampling(m)
+        with pytest.raises(ValueError, match=r"step 10 was made with other key: .*no 'meta.key'"):
+            _eval(run, out)
+    assert [r["step"] for r in _eval(run, out, force=True)] == [10, 20]
+
+
+def test_sampling_settings_are_checked_before_any_work(run, tmp_path):
+    out = tmp_path / "l.jsonl"
+    for kw, match in ((dict(temperature=float("inf")), "temperature must be a finite number"),
+                      (dict(temperature=-1), "temperature"), (dict(top_p=0), r"top_p must lie in \(0, 1\]"),
+                      (dict(top_k=-1), "top_k must be None or an int >= 0"), (dict(min_p=2), "min_p"),
+                      (dict(seed=1.5), "seed must be an int"), (dict(stop="x"), "stop must be a list"),
+                      (dict(n=0), "n must be an int >= 1")):
+        with pytest.raises(ValueError, match=match):
+            _eval(run, out, **kw)
+    assert not out.exists()

@@ -248,7 +248,7 @@ def test_inference_closed_form_equals_brute_force(convention, P, T, K):
 
 
 def test_inference_terms_against_hand_derivation():
-    """kaplan/matmul per the design note: prefill 2NP + 2·L·d_q·P² (causal) / 4·L·d_q·P² (non-causal);
+    """kaplan/matmul per docs/flops.md: prefill 2NP + 2·L·d_q·P² (causal) / 4·L·d_q·P² (non-causal);
     decode 2NT + 2·L·d_q·T·(2P + T - 1) (+ 2·d·V per token for matmul)."""
     spec = ModelSpec.preset("tinyllama")
     N, L, dq, d, V = spec.num_params(non_embedding=True), 22, 2048, 2048, 32000

@@ -136,7 +136,7 @@ def test_malformed_inputs(tmp_path):
     with pytest.raises(ValueError, match=r"bad.jsonl:2: missing field 'resps'"):
         ingest_file(bad, step=1, train_flops=1.0)
     bad.write_text('{"doc_id": 0, "target": "1", "resps": [["1"]]}\nnot json\n')
-    with pytest.raises(ValueError, match=r"bad.jsonl:2: not JSON"):
+    with pytest.raises(ValueError, match=r"bad.jsonl:2: not valid JSON"):
         ingest_file(bad, step=1, train_flops=1.0)
     with pytest.raises(FileNotFoundError):
         ingest([tmp_path / "missing.jsonl"], tmp_path / "o.jsonl")

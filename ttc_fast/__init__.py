@@ -48,7 +48,30 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
+def _missing_native_module() -> ImportError:
+    """The compiled core ``ttc_fast._C`` is not next to this file: say why that usually happens and what to do."""
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    msg = f"ttc_fast's compiled module _C is missing from {here}."
+    if os.path.isfile(os.path.join(root, "pyproject.toml")) and os.path.isdir(os.path.join(root, "csrc")):
+        msg += (f" This is the source checkout ({root}), which shadows an installed ttc_fast when Python runs from "
+                f"its root (the current directory comes first on sys.path). Either install it editable, which "
+                f"builds _C for this checkout: pip install -e \".[test]\" (or \".[demo]\"); or run from another "
+                f"directory.")
+    else:
+        msg += " Reinstall the package (pip install --force-reinstall ttc_fast) so that the C++ core is built."
+    return ImportError(msg)
+
+
 def __getattr__(name: str) -> Any:
+    if name == "_C":  # `from ttc_fast import _C` looks the attribute up before importing the submodule
+        try:
+            return importlib.import_module("ttc_fast._C")
+        except ModuleNotFoundError as err:
+            if err.name != "ttc_fast._C":
+                raise
+            raise _missing_native_module() from None
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ttc_fast' has no attribute {name!r}")

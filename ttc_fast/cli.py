@@ -40,8 +40,8 @@ def _floats(text: str) -> list[float]:
 def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
     from_ = p.add_mutually_exclusive_group(required=required)
     from_.add_argument("--config", help="Hugging Face config.json (file or model directory)")
-    from_.add_argument("--shape", choices=["tinyllama", "llama-3-8b", "qwen2.5-1.5b", "pythia-2.8b"],
-                       help="built-in architecture preset")
+    from ttc_fast.checkpoint import PRESETS
+    from_.add_argument("--shape", choices=list(PRESETS), help="built-in architecture preset")
     p.add_argument("--convention", default="kaplan",
                    choices=["kaplan", "palm", "chinchilla", "megatron", "matmul"],
                    help="FLOP convention (default kaplan: 6N per training token, 2N per inference token + attention)")
@@ -293,26 +293,25 @@ def _add_estimate_parser(sub) -> None:
 
 
 def _read_samples(path) -> dict:
-    """problem_id -> lists of answers / correct / scores, in file order."""
-    import json
+    """problem_id -> lists of answers / correct / scores, in file order (read by :mod:`ttc_fast.jsonl`)."""
+    from ttc_fast import jsonl
 
     problems: dict = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                pid, answer, correct = rec["problem_id"], rec["answer"], rec["correct"]
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}:{lineno}: expected a JSON object with problem_id, answer, correct "
-                                 f"({err})") from None
-            if not isinstance(correct, bool):
-                raise ValueError(f"{path}:{lineno}: correct must be true/false, got {correct!r}")
-            prob = problems.setdefault(str(pid), {"answers": [], "correct": [], "scores": []})
-            prob["answers"].append(None if answer is None else str(answer))
-            prob["correct"].append(correct)
-            prob["scores"].append(rec.get("score"))
+    for lineno, rec in jsonl.iter_lines(path):
+        missing = [k for k in ("problem_id", "answer", "correct") if k not in rec] if isinstance(rec, dict) else None
+        if missing != []:
+            got = f"missing {', '.join(missing)}" if missing else f"got {type(rec).__name__}"
+            raise ValueError(f"{path}:{lineno}: expected a JSON object with problem_id, answer, correct ({got})")
+        pid, answer, correct = rec["problem_id"], rec["answer"], rec["correct"]
+        if not isinstance(correct, bool):
+            raise ValueError(f"{path}:{lineno}: correct must be true/false, got {correct!r}")
+        score = rec.get("score")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise ValueError(f"{path}:{lineno}: score must be a number or null, got {score!r}")
+        prob = problems.setdefault(str(pid), {"answers": [], "correct": [], "scores": []})
+        prob["answers"].append(None if answer is None else str(answer))
+        prob["correct"].append(correct)
+        prob["scores"].append(score)
     if not problems:
         raise ValueError(f"{path}: no samples")
     return problems
@@ -333,6 +332,8 @@ def _cmd_estimate(args) -> int:
         path = args.samples
     else:
         raise ValueError("give SAMPLES.jsonl or --example")
+    if args.plot and os.path.isdir(args.plot):
+        raise ValueError(f"--plot {args.plot!r} is a directory; give a file name such as curve.png")
     problems = _read_samples(path)
     rows = list(problems.values())
     P, N = len(rows), max(len(r["answers"]) for r in rows)
@@ -391,23 +392,37 @@ def _cmd_estimate(args) -> int:
 _PARSERS.append(_add_estimate_parser)
 
 
+# workload defaults per device: a CPU run of the tiny shape finishes in seconds; on CUDA a real evaluation workload
+_BENCH_DEFAULTS = {"cpu": dict(prompts=2, n=8, prompt_len=64, new_tokens=16),
+                   "cuda": dict(prompts=64, n=64, prompt_len=1000, new_tokens=256)}
+
+
 def _add_bench_sampling_parser(sub) -> None:
+    from ttc_fast.checkpoint import PRESETS
     p = sub.add_parser(
         "bench-sampling",
         help="tokens/s of ttc_fast.generate (n samples per prompt) vs the physical limit, and the HF baseline",
-        description="Random prompts, n samples each, exactly --new-tokens tokens per sample (EOS off). Prints "
-                    "tokens/s, the time of one decode step, the physical limit of a step on this device "
-                    "((weight bytes + KV bytes read, each prompt's KV once) / measured copy bandwidth) and the "
-                    "fraction of it reached; with --baseline hf the same for transformers generate("
+        description="Random prompts, n samples each, exactly --new-tokens tokens per sample (EOS off). Before "
+                    "allocating anything it prints what the run needs in memory and at least how long it takes, "
+                    "and refuses what cannot fit. Each implementation is warmed up (--warmup short runs) and "
+                    "timed --repeats times: tokens/s and the decode-step time are medians, with their spread. "
+                    "Also the physical limit of a step on this device ((weight bytes + KV bytes read, each "
+                    "prompt's KV once) / measured copy bandwidth, or the step's FLOPs / measured matmul rate) and "
+                    "the fraction of it reached; with --baseline hf the same for transformers generate("
                     "num_return_sequences=n, do_sample=True) on the same weights, in the same run.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="checkpoint directory (config.json + safetensors)")
-    src.add_argument("--shape", help="random weights of a named shape: tiny (~20M Llama), tinyllama, "
-                                     "llama-3-8b, qwen2.5-1.5b, pythia-2.8b")
-    p.add_argument("--prompts", type=int, default=64)
-    p.add_argument("--n", type=int, default=64, help="samples per prompt")
-    p.add_argument("--prompt-len", type=int, default=1000)
-    p.add_argument("--new-tokens", type=int, default=256)
+    src.add_argument("--shape", choices=list(PRESETS),
+                     help="random weights of a built-in architecture (tiny: ~20M-parameter Llama)")
+    cpu, gpu = _BENCH_DEFAULTS["cpu"], _BENCH_DEFAULTS["cuda"]
+    for flag, key, what in (("--prompts", "prompts", "prompts"), ("--n", "n", "samples per prompt"),
+                            ("--prompt-len", "prompt_len", "prompt tokens"),
+                            ("--new-tokens", "new_tokens", "generated tokens per sample")):
+        p.add_argument(flag, type=int, default=None, help=f"{what} (default {cpu[key]} on cpu, {gpu[key]} on cuda)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per implementation (default 3; median)")
+    p.add_argument("--warmup", type=int, default=1, help="short untimed runs first (default 1)")
+    p.add_argument("--max-seconds", type=float, default=3600.0,
+                   help="refuse a run whose lower time bound exceeds this (default 3600)")
     p.add_argument("--baseline", choices=["none", "hf", "hf-prefill-once", "all"], default="none",
                    help="hf: generate(num_return_sequences=n, do_sample=True); hf-prefill-once: HF forward, prompt "
                         "prefilled once and its cache repeated n times, multinomial decode loop; all: both")
@@ -424,66 +439,95 @@ def _add_bench_sampling_parser(sub) -> None:
 
 
 def _cmd_bench_sampling(args: argparse.Namespace) -> int:
+    import math
+
     import torch
 
     from ttc_fast._table import format_table
+    from ttc_fast.checkpoint import parse_config, read_config
     from ttc_fast.runtime import bench, load_model
-    for name in ("prompts", "n", "prompt_len", "new_tokens", "baseline_prompts"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"--device must be cpu or cuda, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda requested but torch sees no CUDA device")
-    dtype = args.dtype or ("bfloat16" if device == "cuda" else "float32")
+    dtype = args.dtype or ("bfloat16" if device.startswith("cuda") else "float32")
     tdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(dtype)
     if tdtype is None:
         raise ValueError(f"--dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise ValueError(f"--temperature must be a finite number >= 0, got {args.temperature}")
+    for name, default in _BENCH_DEFAULTS["cuda" if device.startswith("cuda") else "cpu"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    raw = read_config(args.model)[0] if args.model else bench.shape_config(args.shape)
+    cfg = parse_config(args.model or raw)
+    baselines = {"none": (), "hf": ("hf",), "hf-prefill-once": ("hf-prefill-once",),
+                 "all": ("hf", "hf-prefill-once")}[args.baseline]
+    m = args.baseline_prompts
+    if baselines and m is None and device.startswith("cuda"):
+        per_prompt = args.n * (args.prompt_len + args.new_tokens) * 2 * cfg.num_layers * cfg.num_kv_heads \
+            * cfg.head_dim * torch.empty(0, dtype=tdtype).element_size()
+        m = max(1, min(args.prompts, int(0.5 * torch.cuda.mem_get_info(torch.device(device))[0]) // per_prompt))
+    pos = raw.get("max_position_embeddings")
+    the_plan = bench.plan(cfg, device=device, dtype=tdtype, prompts=args.prompts, n=args.n,
+                          prompt_len=args.prompt_len, new_tokens=args.new_tokens, baselines=baselines,
+                          baseline_prompts=m, repeats=args.repeats, warmup=args.warmup,
+                          batch_tokens=args.batch_tokens, max_seconds=args.max_seconds,
+                          max_positions=pos if isinstance(pos, int) and pos > 0 else None)
+    m = min(m or args.prompts, args.prompts)
+    print(f"workload: {args.prompts} prompts x n={args.n}, prompt {args.prompt_len} tokens, "
+          f"{args.new_tokens} new tokens" + (f"; baselines on the first {m} prompts (one batch)"
+                                             if baselines and m < args.prompts else "")
+          + f"; {args.warmup} warm-up + {args.repeats} timed run(s) each")
+    print(the_plan.describe(), flush=True)
     hf = None
     if args.model:
-        if args.baseline != "none":
+        if baselines:
             import transformers
             hf = transformers.AutoModelForCausalLM.from_pretrained(args.model, dtype=tdtype).to(device).eval()
             model = load_model(hf)  # same tensors for both implementations
         else:
             model = load_model(args.model, dtype=tdtype, device=device)
     else:
-        hf = bench.hf_model_from_config(bench.shape_config(args.shape), dtype=tdtype, device=device,
-                                        seed=args.seed)
+        hf = bench.hf_model_from_config(raw, dtype=tdtype, device=device, seed=args.seed)
         model = load_model(hf)
     prompts = bench.random_prompts(args.prompts, args.prompt_len, model.arch.vocab_size, args.seed)
     lim = bench.step_limit(model, args.prompts, args.n, args.prompt_len, args.new_tokens)
     limit = lim.seconds
-    results = [bench.run_ttc_fast(model, prompts, args.n, args.new_tokens, temperature=args.temperature,
-                                  seed=args.seed, batch_tokens=args.batch_tokens)]
-    m = min(args.baseline_prompts or args.prompts, args.prompts)
-    if args.baseline != "none" and args.baseline_prompts is None and model.device.type == "cuda":
-        from ttc_fast.runtime.generate import kv_bytes_per_token
-        per_prompt = args.n * (args.prompt_len + args.new_tokens) * kv_bytes_per_token(model)
-        m = max(1, min(args.prompts, int(0.5 * torch.cuda.mem_get_info(model.device)[0]) // per_prompt))
-    if args.baseline in ("hf", "all"):
-        results.append(bench.run_hf(hf, prompts[:m], args.n, args.new_tokens, temperature=args.temperature,
-                                    seed=args.seed))
-    if args.baseline in ("hf-prefill-once", "all"):
-        results.append(bench.run_hf_prefill_once(hf, prompts[:m], args.n, args.new_tokens,
-                                                 temperature=args.temperature, seed=args.seed))
+    reps = dict(repeats=args.repeats, warmup=args.warmup, new_tokens=args.new_tokens,
+                log=lambda msg: print(msg, flush=True))
+    results = [bench.repeat("ttc_fast", lambda t: bench.run_ttc_fast(
+        model, prompts, args.n, t, temperature=args.temperature, seed=args.seed, batch_tokens=args.batch_tokens),
+        **reps)]
+    if "hf" in baselines:
+        results.append(bench.repeat("hf", lambda t: bench.run_hf(hf, prompts[:m], args.n, t,
+                                                                temperature=args.temperature, seed=args.seed),
+                                    **reps))
+    if "hf-prefill-once" in baselines:
+        results.append(bench.repeat("hf-prefill-once", lambda t: bench.run_hf_prefill_once(
+            hf, prompts[:m], args.n, t, temperature=args.temperature, seed=args.seed), **reps))
     print(f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on {device}  "
           f"({torch.get_num_threads()} threads)" if device == "cpu" else
           f"model: {args.model or args.shape}  params {model.num_parameters() / 1e6:.1f}M  {dtype} on "
           f"{torch.cuda.get_device_name()}")
-    print(f"workload: {args.prompts} prompts x n={args.n}, prompt {args.prompt_len} tokens, "
-          f"{args.new_tokens} new tokens" + (f"; baselines on the first {m} prompts (one batch)"
-                                             if args.baseline != "none" and m < args.prompts else ""))
     print(f"bandwidth {lim.bandwidth / 1e9:.1f} GB/s (copy); bytes per decode step: {lim.bytes_ideal / 1e6:.1f} MB "
           f"shared-prefix ideal, {lim.bytes_naive / 1e6:.1f} MB with a KV copy per sample: memory floor "
           f"{lim.memory_s * 1e3:.3f} ms")
     print(f"matmul {lim.matmul_rate / 1e12:.2f} TFLOP/s ({dtype}); {lim.flops / 1e9:.1f} GFLOP per decode step: "
           f"compute floor {lim.compute_s * 1e3:.3f} ms; limit per step (the larger) {limit * 1e3:.3f} ms")
     base = results[0].tokens_per_s
-    rows = [[r.impl, f"{r.tokens_per_s:.1f}", f"{r.seconds:.2f}", f"{r.prefill_s:.3f}", f"{r.step_s * 1e3:.2f}",
-             "-" if r.sample_s != r.sample_s else f"{r.sample_s * 1e3:.2f}",
-             f"{limit * 1e3:.3f}", f"{limit / r.step_s:.3f}", f"{r.tokens_per_s / base:.2f}"] for r in results]
-    print(format_table(["impl", "tokens/s", "total s", "prefill s", "step ms", "sampling ms", "limit ms",
-                        "of limit", "vs ttc_fast"], rows))
+    rows = []
+    for r in results:
+        lo, hi = r.step_range()
+        samp = r.median("sample_s")
+        rows.append([r.impl, f"{r.tokens_per_s:.1f}", f"{100 * r.spread():.0f}%", f"{r.median('seconds'):.2f}",
+                     f"{r.median('prefill_s'):.3f}", f"{r.median('step_s') * 1e3:.2f}",
+                     f"{lo * 1e3:.2f}-{hi * 1e3:.2f}", "-" if samp != samp else f"{samp * 1e3:.2f}",
+                     f"{limit * 1e3:.3f}", f"{limit / r.median('step_s'):.3f}", f"{r.tokens_per_s / base:.2f}"])
+    print(f"medians of {args.repeats} run(s); spread = (max - min) / median of tokens/s")
+    print(format_table(["impl", "tokens/s", "spread", "total s", "prefill s", "step ms", "step ms range",
+                        "sampling ms", "limit ms", "of limit", "vs ttc_fast"], rows))
     return 0
 
 
@@ -549,7 +593,8 @@ def _add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="sample checkpoints on a problem set and write the eval log",
                        description="n samples per problem for every checkpoint (Hugging Face directories), graded "
                        "against the reference answers; one eval-log record per checkpoint, appended as soon as it "
-                       "is done (rerunning skips finished checkpoints). Multi-process: torchrun --nproc-per-node N "
+                       "is done (rerunning skips checkpoints finished with the same data, settings and weights, and "
+                       "refuses a log made otherwise unless --force). Multi-process: torchrun --nproc-per-node N "
                        "ttc-fast eval ... (gloo on CPU, nccl on GPU); same log as one process with the same seed.")
     p.add_argument("checkpoints", nargs="+", help="checkpoint directories (config.json + safetensors + tokenizer)")
     p.add_argument("--data", required=True, help="problems JSONL: {\"id\", \"prompt\", \"answer\"} per line")
@@ -561,8 +606,13 @@ def _add_eval_parser(sub) -> None:
     p.add_argument("--extract", default="number", help="number | boxed | code | regex:<pattern> (default number)")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=None, help="keep the k most likely tokens (default off)")
+    p.add_argument("--min-p", type=float, default=None, help="drop tokens below min-p x the top probability")
     p.add_argument("--stop", action="append", default=None, help="stop string (repeatable)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true",
+                   help="drop records of --out made with other data, settings or weights and evaluate again "
+                        "(default: refuse to resume such a log)")
     p.add_argument("--chunk-size", type=int, default=32,
                    help="problems per generate call; the unit of seeding and of sharding across ranks")
     p.add_argument("--batch-tokens", type=int, default=None, help="KV budget in tokens per generate batch")
@@ -581,7 +631,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     evaluate_checkpoints(args.checkpoints, args.data, args.out, n=args.n, max_new_tokens=args.max_new_tokens,
                          extractor=args.extract, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
-                         stop=args.stop, chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
+                         top_k=args.top_k, min_p=args.min_p, force=args.force, stop=args.stop,
+                         chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
                          device=args.device, dtype=args.dtype, steps=args.step, train_tokens=args.train_tokens,
                          train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress)
     return 0
@@ -706,14 +757,26 @@ def main(argv: list[str] | None = None) -> int:
     for add in _PARSERS:
         add(sub)
     args = parser.parse_args(argv)
+    import warnings
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):  # no source line for users
+        print(f"ttc-fast {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        print(f"ttc-fast {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except (ValueError, TypeError, OSError) as err:  # OSError: a path that is a directory, no permission, ...
+        print(f"ttc-fast {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ttc-fast {args.command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = show
 
 
 if __name__ == "__main__":

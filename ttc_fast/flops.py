@@ -1,7 +1,7 @@
 """FLOP accounting for training and for test-time compute (K samples that share a prompt).
 
-Units: FLOPs (one multiply-add = 2 FLOPs everywhere) and tokens. Every function names its
-``convention``; the formulas live in ``csrc/flops.h`` (pure C++), this module validates and dispatches.
+Units: FLOPs (one multiply-add = 2 FLOPs everywhere) and tokens. Every function names its ``convention``; the
+formulas live in ``csrc/flops.h`` (pure C++), this module validates and dispatches. Design notes: docs/flops.md.
 
 Conventions (forward per token; training = forward + 2x backward = 3x forward under all of them):
 
@@ -28,7 +28,6 @@ Shared prefix: prefill + K·decode; without sharing: K·(prefill + decode).
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -38,12 +37,14 @@ from typing import Any, Union
 import numpy as np
 
 from ttc_fast import _C
+from ttc_fast.checkpoint import MODEL_TYPES as _MODEL_TYPES
+from ttc_fast.checkpoint import PRESETS as _PRESETS
 
 __all__ = ["ModelSpec", "training_flops", "forward_flops", "inference_flops", "kv_cache_bytes",
            "break_even", "BreakEven", "paper_break_even", "CONVENTIONS", "SUPPORTED_MODEL_TYPES"]
 
 CONVENTIONS = ("kaplan", "palm", "chinchilla", "megatron", "matmul")
-SUPPORTED_MODEL_TYPES = ("llama", "mistral", "gpt_neox", "qwen2", "qwen3", "qwen3_moe")
+SUPPORTED_MODEL_TYPES = tuple(_MODEL_TYPES)
 
 ArrayLike = Union[float, int, np.ndarray, list, tuple]
 
@@ -116,69 +117,38 @@ class ModelSpec:
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
     def from_hf_config(cls, path_or_dict: str | os.PathLike | Mapping[str, Any]) -> ModelSpec:
-        """Reads a Hugging Face ``config.json`` (a path to the file or its directory, or the dict).
+        """Reads a Hugging Face ``config.json`` (a path to the file or its directory, or the dict) with the one
+        parser the runtime also uses (:func:`ttc_fast.checkpoint.parse_config`: required fields, the transformers
+        defaults of each family, ValueError naming the file, the field and what is accepted).
 
         Supported ``model_type``: llama (TinyLlama, Llama 3), mistral, gpt_neox (Pythia: LayerNorm
         with bias, fused QKV with bias, non-gated MLP with bias, untied ``embed_out``, parallel residual,
         ``rotary_pct``), qwen2 (q/k/v bias), qwen3 (q/k RMSNorm), qwen3_moe (``num_experts_per_tok`` of
         ``num_experts`` experts of ``moe_intermediate_size`` + router; layers in ``mlp_only_layers`` or off
         ``decoder_sparse_step`` are dense with ``intermediate_size``; Qwen3-MoE has no shared expert, as in
-        transformers). Missing keys take the transformers defaults. Raises ValueError for other types.
+        transformers).
         """
-        if isinstance(path_or_dict, Mapping):
-            cfg = dict(path_or_dict)
-        else:
-            path = os.fspath(path_or_dict)
-            if os.path.isdir(path):
-                path = os.path.join(path, "config.json")
-            with open(path, encoding="utf-8") as f:
-                cfg = json.load(f)
-        model_type = cfg.get("model_type")
-        if model_type not in SUPPORTED_MODEL_TYPES:
-            raise ValueError(f"model_type {model_type!r} is not supported; supported: "
-                             f"{', '.join(SUPPORTED_MODEL_TYPES)}")
-        d = int(cfg["hidden_size"])
-        heads = int(cfg["num_attention_heads"])
-        common = dict(
-            num_layers=int(cfg["num_hidden_layers"]), d_model=d, num_heads=heads,
-            vocab_size=int(cfg["vocab_size"]), d_ff=int(cfg.get("intermediate_size") or 0),
-            tied_embeddings=bool(cfg.get("tie_word_embeddings", False)), model_type=model_type)
-        kv = int(cfg.get("num_key_value_heads") or heads)
-        if model_type == "gpt_neox":
-            rope = cfg.get("rope_parameters") or {}
-            rotary = cfg.get("rotary_pct", rope.get("partial_rotary_factor", cfg.get("partial_rotary_factor", 0.25)))
-            bias = bool(cfg.get("attention_bias", True))
-            return cls(**common, num_kv_heads=heads, head_dim=d // heads, gated_mlp=False, qkv_bias=bias,
-                       out_bias=bias, mlp_bias=True, norm="layernorm",
-                       parallel_residual=bool(cfg.get("use_parallel_residual", True)), rotary_pct=float(rotary))
-        default_head_dim = 128 if model_type == "qwen3" else d // heads  # Qwen3Config's default is 128
-        head_dim = int(cfg.get("head_dim") or default_head_dim)
-        if model_type in ("llama", "mistral"):
-            bias = bool(cfg.get("attention_bias", False))
-            return cls(**common, num_kv_heads=kv, head_dim=head_dim, qkv_bias=bias, out_bias=bias,
-                       mlp_bias=bool(cfg.get("mlp_bias", False)))
-        if model_type == "qwen2":
-            return cls(**common, num_kv_heads=kv, head_dim=head_dim, qkv_bias=True)
-        bias = bool(cfg.get("attention_bias", False))
-        if model_type == "qwen3":
-            return cls(**common, num_kv_heads=kv, head_dim=head_dim, qkv_bias=bias, out_bias=bias, qk_norm=True)
-        # qwen3_moe: layer i is sparse unless i in mlp_only_layers or (i + 1) % decoder_sparse_step != 0
-        experts = int(cfg.get("num_experts", cfg.get("num_local_experts", 0)) or 0)
-        step = int(cfg.get("decoder_sparse_step", 1) or 1)
-        dense_only = set(cfg.get("mlp_only_layers") or [])
-        moe_layers = sum(1 for i in range(common["num_layers"])
-                         if experts > 0 and i not in dense_only and (i + 1) % step == 0)
-        return cls(**common, num_kv_heads=kv, head_dim=head_dim, qkv_bias=bias, out_bias=bias, qk_norm=True,
-                   num_experts=experts, experts_per_token=int(cfg.get("num_experts_per_tok", 0)) if experts else 0,
-                   moe_d_ff=int(cfg.get("moe_intermediate_size", 0)) if experts else None,
-                   moe_layers=moe_layers if experts else None)
+        from ttc_fast.checkpoint import parse_config
+
+        return cls.from_parsed(parse_config(path_or_dict))
+
+    @classmethod
+    def from_parsed(cls, c: Any) -> ModelSpec:
+        """From a :class:`ttc_fast.checkpoint.HFConfig`."""
+        return cls(num_layers=c.num_layers, d_model=c.d_model, num_heads=c.num_heads, num_kv_heads=c.num_kv_heads,
+                   head_dim=c.head_dim, d_ff=c.d_ff, vocab_size=c.vocab_size, gated_mlp=c.model_type != "gpt_neox",
+                   tied_embeddings=c.tied_embeddings, num_experts=c.num_experts,
+                   experts_per_token=c.experts_per_token, moe_d_ff=c.moe_d_ff, moe_layers=c.moe_layers,
+                   qkv_bias=c.qkv_bias, out_bias=c.o_bias, mlp_bias=c.mlp_bias, norm=c.norm, qk_norm=c.qk_norm,
+                   parallel_residual=c.parallel_residual, rotary_pct=c.rotary_pct, model_type=c.model_type)
 
     @classmethod
     def preset(cls, name: str) -> ModelSpec:
-        """A built-in architecture: ``tinyllama``, ``llama-3-8b``, ``qwen2.5-1.5b``, ``pythia-2.8b``."""
-        if name not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
-        return cls.from_hf_config(PRESETS[name])
+        """A built-in architecture (``ttc_fast.checkpoint.PRESETS``): ``tiny``, ``tinyllama``, ``llama-3-8b``,
+        ``qwen2.5-1.5b``, ``pythia-2.8b``."""
+        from ttc_fast.checkpoint import preset_config
+
+        return cls.from_hf_config(preset_config(name))
 
     # ---- parameter counts ------------------------------------------------------------------------
     def _n_moe_layers(self) -> int:
@@ -230,20 +200,7 @@ class ModelSpec:
 
 
 # Published config.json values (the fields from_hf_config reads).
-PRESETS: dict[str, dict[str, Any]] = {
-    "tinyllama": dict(model_type="llama", hidden_size=2048, num_hidden_layers=22, num_attention_heads=32,
-                      num_key_value_heads=4, intermediate_size=5632, vocab_size=32000,
-                      tie_word_embeddings=False),
-    "llama-3-8b": dict(model_type="llama", hidden_size=4096, num_hidden_layers=32, num_attention_heads=32,
-                       num_key_value_heads=8, intermediate_size=14336, vocab_size=128256,
-                       tie_word_embeddings=False),
-    "qwen2.5-1.5b": dict(model_type="qwen2", hidden_size=1536, num_hidden_layers=28, num_attention_heads=12,
-                         num_key_value_heads=2, intermediate_size=8960, vocab_size=151936,
-                         tie_word_embeddings=True),
-    "pythia-2.8b": dict(model_type="gpt_neox", hidden_size=2560, num_hidden_layers=32, num_attention_heads=32,
-                        intermediate_size=10240, vocab_size=50304, rotary_pct=0.25, use_parallel_residual=True,
-                        tie_word_embeddings=False),
-}
+PRESETS = _PRESETS  # the one preset table lives in ttc_fast.checkpoint
 
 
 # ---- validation helpers -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ttc_fast import jsonl
 from ttc_fast.evallog import make_record
 
 _INVALID = {"[invalid]", ""}
@@ -36,21 +37,16 @@ def read_samples(path: str | os.PathLike) -> list[dict]:
     """The document records of one lm-eval samples file, sorted by ``doc_id``; ValueError with the line number and
     field when a line is not JSON or lacks ``doc_id`` / ``target`` / ``resps``."""
     docs = []
-    with open(path) as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{os.fspath(path)}:{i}: not JSON ({err.msg})") from None
-            for field in ("doc_id", "target", "resps"):
-                if field not in rec:
-                    raise ValueError(f"{os.fspath(path)}:{i}: missing field {field!r} (is this an lm-eval "
-                                     f"--log_samples file?)")
-            if not isinstance(rec["resps"], list) or not rec["resps"]:
-                raise ValueError(f"{os.fspath(path)}:{i}: field 'resps' must be a non-empty list")
-            docs.append(rec)
+    for i, rec in jsonl.iter_lines(path):
+        if not isinstance(rec, dict):
+            raise ValueError(f"{os.fspath(path)}:{i}: expected a JSON object, got {type(rec).__name__}")
+        for field in ("doc_id", "target", "resps"):
+            if field not in rec:
+                raise ValueError(f"{os.fspath(path)}:{i}: missing field {field!r} (is this an lm-eval "
+                                 f"--log_samples file?)")
+        if not isinstance(rec["resps"], list) or not rec["resps"]:
+            raise ValueError(f"{os.fspath(path)}:{i}: field 'resps' must be a non-empty list")
+        docs.append(rec)
     if not docs:
         raise ValueError(f"{os.fspath(path)}: no documents")
     docs.sort(key=lambda r: r["doc_id"])
@@ -78,48 +74,38 @@ def _model_dir(samples_path: str) -> str | None:
     """The ``pretrained=`` directory from lm-eval's results_*.json next to the samples file, if any."""
     for res in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(samples_path)), "results_*.json"))):
         try:
-            with open(res) as f:
-                args = json.load(f).get("config", {}).get("model_args", "")
-        except (OSError, json.JSONDecodeError):
+            with open(res, encoding="utf-8") as f:
+                results = json.load(f)
+        except (OSError, ValueError, RecursionError):  # not lm-eval's results file: no model directory from it
             continue
+        config = results.get("config") if isinstance(results, dict) else None
+        args = config.get("model_args", "") if isinstance(config, dict) else ""
         if isinstance(args, dict):
             pre = args.get("pretrained")
         else:
             m = re.search(r"pretrained=([^,]+)", str(args))
             pre = m.group(1) if m else None
-        if pre:
+        if isinstance(pre, str) and pre:
             return pre
     return None
 
 
 def checkpoint_coordinates(samples_path: str, *, step: int | None = None, train_tokens: float | None = None,
                            train_flops: float | None = None) -> dict[str, Any]:
-    """``{"step", "train_tokens", "train_flops", "model"}`` for a samples file (see the module docstring)."""
+    """``{"step", "train_tokens", "train_flops", "model"}`` for a samples file: the one rule of
+    :func:`ttc_fast.checkpoint.checkpoint_coordinates` applied to the model directory named in lm-eval's
+    ``results_*.json`` (else to the samples file's own path)."""
+    from ttc_fast.checkpoint import checkpoint_coordinates as coordinates
+
     model = _model_dir(samples_path)
-    state: dict[str, Any] = {}
-    if model and os.path.isfile(os.path.join(model, "trainer_state.json")):
-        with open(os.path.join(model, "trainer_state.json")) as f:
-            state = json.load(f)
-    if step is None:
-        step = state.get("global_step", state.get("step"))
-    if step is None:
-        m = re.search(r"(?:step|checkpoint)[-_]?0*(\d+)", model or os.path.abspath(samples_path))
-        step = int(m.group(1)) if m else None
-    if step is None:
+    c = coordinates(model or os.path.abspath(samples_path), step=step, train_tokens=train_tokens,
+                    train_flops=train_flops, require_step=False)
+    if c.step is None:
         raise ValueError(f"cannot tell the training step of {samples_path}: pass --step")
-    if train_tokens is None:
-        train_tokens = state.get("train_tokens", state.get("num_input_tokens_seen"))
-    if train_flops is None:
-        train_flops = state.get("train_flops")
-    if train_flops is None and train_tokens is not None and model and os.path.isfile(
-            os.path.join(model, "config.json")):
-        from ttc_fast.flops import ModelSpec, training_flops
-        train_flops = float(training_flops(ModelSpec.from_hf_config(os.path.join(model, "config.json")),
-                                           float(train_tokens)))
-    if train_tokens is None and train_flops is None:
+    if c.train_tokens is None and c.train_flops is None:
         raise ValueError(f"cannot tell the training tokens or FLOPs of {samples_path}: pass --train-tokens or "
                          f"--train-flops (the selector needs the x axis)")
-    return {"step": int(step), "train_tokens": train_tokens, "train_flops": train_flops, "model": model}
+    return {"step": c.step, "train_tokens": c.train_tokens, "train_flops": c.train_flops, "model": model}
 
 
 def ingest_file(path: str | os.PathLike, *, extractor: Any = "number", source: str = "resps",

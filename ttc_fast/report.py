@@ -233,9 +233,15 @@ def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] |
 
 def write_report(history: Any, decision: Decision, out_dir: str | os.PathLike,
                  ks: Sequence[int] | None = None, title: str = "TTC-aware early stopping") -> dict[str, Path]:
-    """Writes summary.md, decision.json and the three figures into ``out_dir`` (created); returns the paths."""
+    """Writes summary.md, decision.json and the three figures into ``out_dir`` (created with its parents; in an
+    existing directory these five files are overwritten, nothing else is touched); returns the paths.
+    ValueError when ``out_dir`` or one of its parents is an existing file."""
     hist = _history(history)
     out = Path(out_dir)
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"report directory {str(out)!r}: {str(p)!r} is an existing file, not a directory "
+                             f"(give a directory path: the report is five files)")
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "accuracy_vs_flops": plot_accuracy_vs_flops(hist, decision, out / "accuracy_vs_flops.png", ks=ks),

@@ -164,10 +164,10 @@ class ChainTask:
 
 
 def write_problems(problems: list[Problem], path: str | os.PathLike) -> None:
-    """Writes the ``ttc-fast eval --data`` JSONL file (``id``, ``prompt``, ``answer`` per line)."""
-    with open(path, "w") as f:
-        for p in problems:
-            f.write(json.dumps(p.to_json()) + "\n")
+    """Writes the ``ttc-fast eval --data`` JSONL file (``id``, ``prompt``, ``answer`` per line), atomically."""
+    from ttc_fast import jsonl
+
+    jsonl.write(path, (p.to_json() for p in problems))
 
 
 def build_tokenizer():

@@ -7,7 +7,6 @@ a tokenizer larger than the embedding, a dtype the device cannot run, an unsuppo
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,8 +53,9 @@ def load_model(path_or_model: Any, *, tokenizer: Any = None, dtype: torch.dtype 
     cfg_path = root / "config.json"
     if not cfg_path.is_file():
         raise FileNotFoundError(f"no config.json in {str(root)!r}")
-    config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    arch = ArchConfig.from_hf(config)  # unsupported architecture -> ValueError listing the supported ones
+    from ttc_fast.checkpoint import read_config
+    config, _ = read_config(cfg_path)  # not JSON / not an object -> ValueError naming the file
+    arch = ArchConfig.from_hf(config, source=str(cfg_path))  # bad field, unsupported architecture -> ValueError
     dev = torch.device(device if device is not None else "cpu")
     expected = arch.weight_shapes()
     raw = _read_safetensors(root, set(expected), dev)
@@ -100,9 +100,11 @@ def _read_safetensors(root: Path, wanted: set[str], device: torch.device) -> dic
     index = root / "model.safetensors.index.json"
     single = root / "model.safetensors"
     if index.is_file():
-        weight_map: dict[str, str] = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
-        if not weight_map:
-            raise ValueError(f"{index} has no weight_map")
+        from ttc_fast.checkpoint import read_config
+        weight_map = read_config(index)[0].get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map or \
+                not all(isinstance(v, str) for v in weight_map.values()):
+            raise ValueError(f"{index}: field 'weight_map' must be a non-empty object {{tensor name: shard file}}")
         files = sorted(set(weight_map.values()))
         for f in files:
             if not (root / f).is_file():
@@ -117,21 +119,36 @@ def _read_safetensors(root: Path, wanted: set[str], device: torch.device) -> dic
         bins = sorted(p.name for p in root.glob("*.bin"))
         hint = f" (found {bins}; convert to safetensors)" if bins else ""
         raise FileNotFoundError(f"no safetensors weights in {str(root)!r}{hint}")
+    from safetensors import SafetensorError
+
+    from ttc_fast.checkpoint import safetensors_header
     out: dict[str, torch.Tensor] = {}
     dev = "cpu" if device.type == "cpu" else str(device)
     for f in files:
-        with safe_open(str(root / f), framework="pt", device=dev) as sf:
-            keys = set(sf.keys())
-            if weight_map is not None:
-                listed = {k for k, v in weight_map.items() if v == f}
-                absent = sorted(listed - keys)
-                if absent:
-                    raise ValueError(f"shard {f!r} does not hold tensors the index assigns to it "
-                                     f"(mismatched shard?): {absent[:5]}")
-            for k in keys:
-                name = WEIGHT_ALIASES.get(k, k)
-                if name in wanted:
-                    out[name] = sf.get_tensor(k)
+        safetensors_header(root / f)  # a cut-off or damaged file -> ValueError naming it and what is wrong
+        try:
+            out.update(_read_one(root, f, weight_map, wanted, dev, safe_open))
+        except SafetensorError as err:
+            raise ValueError(f"{root / f}: damaged safetensors file ({err})") from None
+    return out
+
+
+def _read_one(root: Path, f: str, weight_map: dict[str, str] | None, wanted: set[str], dev: str,
+              safe_open) -> dict[str, torch.Tensor]:
+    """The tensors of shard ``f`` that the model needs (names through ``WEIGHT_ALIASES``)."""
+    out: dict[str, torch.Tensor] = {}
+    with safe_open(str(root / f), framework="pt", device=dev) as sf:
+        keys = set(sf.keys())
+        if weight_map is not None:
+            listed = {k for k, v in weight_map.items() if v == f}
+            absent = sorted(listed - keys)
+            if absent:
+                raise ValueError(f"shard {f!r} does not hold tensors the index assigns to it "
+                                 f"(mismatched shard?): {absent[:5]}")
+        for k in keys:
+            name = WEIGHT_ALIASES.get(k, k)
+            if name in wanted:
+                out[name] = sf.get_tensor(k)
     return out
 
 
@@ -161,7 +178,10 @@ def _load_tokenizer(tok: Any, *, required: bool):
                 raise FileNotFoundError(f"tokenizer file {str(p)!r} does not exist")
             return None
         from tokenizers import Tokenizer
-        return Tokenizer.from_file(str(p))
+        try:
+            return Tokenizer.from_file(str(p))
+        except Exception as err:  # tokenizers raises a bare Exception for a file it cannot parse
+            raise ValueError(f"{p}: not a tokenizers tokenizer.json ({str(err)[:200]})") from None
     backend = getattr(tok, "backend_tokenizer", None)  # transformers fast tokenizer
     if backend is not None:
         return backend
@@ -184,7 +204,8 @@ def _eos_ids(config: Mapping[str, Any], root: Path | None) -> list[int]:
     ids: list[int] = []
     sources = [config]
     if root is not None and (root / "generation_config.json").is_file():
-        sources.append(json.loads((root / "generation_config.json").read_text(encoding="utf-8")))
+        from ttc_fast.checkpoint import read_config
+        sources.append(read_config(root / "generation_config.json")[0])
     for src in sources:
         e = src.get("eos_token_id")
         for v in (e if isinstance(e, list) else [e]):

@@ -62,47 +62,39 @@ class ArchConfig:
     tied_embeddings: bool = False
     parallel_residual: bool = False
     sliding_window: int | None = None
+    parsed: Any = field(default=None, compare=False, repr=False)  # the ttc_fast.checkpoint.HFConfig it came from
 
     @classmethod
-    def from_hf(cls, cfg: Mapping[str, Any]) -> ArchConfig:
-        archs = list(cfg.get("architectures") or [])
-        family = next((ARCHITECTURES[a] for a in archs if a in ARCHITECTURES), None)
-        if family is None:
-            family = MODEL_TYPES.get(str(cfg.get("model_type")))
-        if family is None:
-            raise ValueError(f"unsupported architecture {archs or cfg.get('model_type')!r}; supported: "
-                             f"{', '.join(supported_architectures())} (model_type {', '.join(sorted(MODEL_TYPES))})")
-        try:
-            d, heads = int(cfg["hidden_size"]), int(cfg["num_attention_heads"])
-            layers, vocab = int(cfg["num_hidden_layers"]), int(cfg["vocab_size"])
-        except KeyError as e:
-            raise ValueError(f"config.json lacks the required key {e.args[0]!r}") from None
-        head_dim = int(cfg.get("head_dim") or d // heads)
-        rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
-        theta = float(rope.get("rope_theta", cfg.get("rope_theta", cfg.get("rotary_emb_base", 10000.0))))
-        neox = family == "gpt_neox"
-        frac = float(rope.get("partial_rotary_factor", cfg.get("rotary_pct", 0.25) if neox
-                              else cfg.get("partial_rotary_factor", 1.0)))
-        rope_type = rope.get("rope_type", rope.get("type", "default"))
+    def from_hf(cls, cfg: Mapping[str, Any], source: str | None = None) -> ArchConfig:
+        """From an HF config dict, through the one parser :func:`ttc_fast.checkpoint.parse_config` (the same
+        fields and defaults as ``ttc_fast.ModelSpec``); ValueError naming ``source`` (the file), the field and
+        what is accepted, also for what this runtime does not implement (MoE, a rope_type, an activation)."""
+        from ttc_fast.checkpoint import parse_config
+
+        src = source or "config"
+        archs = cfg.get("architectures") or []
+        archs = list(archs) if isinstance(archs, (list, tuple)) else [archs]
+        family = MODEL_TYPES.get(str(cfg.get("model_type"))) if cfg.get("model_type") is not None else \
+            next((ARCHITECTURES[a] for a in archs if isinstance(a, str) and a in ARCHITECTURES), None)
+        c = parse_config(cfg, source=src) if family is not None else None
+        if c is None or c.num_experts:
+            raise ValueError(f"{src}: unsupported architecture {archs or cfg.get('model_type')!r} for "
+                             f"the ttc_fast runtime; supported: {', '.join(supported_architectures())} (model_type "
+                             f"{', '.join(sorted(MODEL_TYPES))})")
+        rope_type = c.rope_scaling.get("rope_type", "default")
         if rope_type not in ("default", "llama3", "linear"):
-            raise ValueError(f"rope_type {rope_type!r} is not supported (default, linear, llama3)")
-        act = str(cfg.get("hidden_act", "gelu" if neox else "silu"))
-        if act not in _ACTS:
-            raise ValueError(f"hidden_act {act!r} is not supported; supported: {', '.join(sorted(_ACTS))}")
-        attn_bias = bool(cfg.get("attention_bias", neox))
+            raise ValueError(f"{src}: field 'rope_type': rope_type {rope_type!r} is not supported (default, linear, "
+                             f"llama3)")
+        if c.act not in _ACTS:
+            raise ValueError(f"{src}: field 'hidden_act': hidden_act {c.act!r} is not supported; supported: "
+                             f"{', '.join(sorted(_ACTS))}")
         return cls(
-            family=family, vocab_size=vocab, d_model=d, num_layers=layers, num_heads=heads,
-            num_kv_heads=heads if neox else int(cfg.get("num_key_value_heads") or heads), head_dim=head_dim,
-            d_ff=int(cfg.get("intermediate_size") or 4 * d),
-            norm_eps=float(cfg.get("layer_norm_eps" if neox else "rms_norm_eps", 1e-5 if neox else 1e-6)),
-            rope_theta=theta, rotary_dim=int(head_dim * frac), rope_scaling={**rope, "rope_type": rope_type},
-            act=act, qkv_bias=attn_bias or family == "qwen2", o_bias=attn_bias,
-            mlp_bias=neox or bool(cfg.get("mlp_bias", False)), qk_norm=family == "qwen3",
-            tied_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-            parallel_residual=neox and bool(cfg.get("use_parallel_residual", True)),
-            sliding_window=(int(cfg["sliding_window"]) if cfg.get("sliding_window") and
-                            cfg.get("use_sliding_window", family == "llama") else None),
-        )
+            family=family, vocab_size=c.vocab_size, d_model=c.d_model, num_layers=c.num_layers,
+            num_heads=c.num_heads, num_kv_heads=c.num_kv_heads, head_dim=c.head_dim, d_ff=c.d_ff,
+            norm_eps=c.norm_eps, rope_theta=c.rope_theta, rotary_dim=int(c.head_dim * c.rotary_pct),
+            rope_scaling=dict(c.rope_scaling), act=c.act, qkv_bias=c.qkv_bias, o_bias=c.o_bias,
+            mlp_bias=c.mlp_bias, qk_norm=c.qk_norm, tied_embeddings=c.tied_embeddings,
+            parallel_residual=c.parallel_residual, sliding_window=c.sliding_window, parsed=c)
 
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every tensor the forward reads, by its HF checkpoint name, with its expected shape."""
@@ -192,12 +184,10 @@ class Model:
         first = self.weights[next(iter(self.arch.weight_shapes()))]
         self.device, self.dtype = first.device, first.dtype
         self.eos_token_ids = list(eos_token_ids or [])
-        self.spec = None
-        try:
-            from ttc_fast.flops import ModelSpec
-            self.spec = ModelSpec.from_hf_config(self.config)
-        except (ImportError, ValueError, KeyError, TypeError):  # flops not available or config it cannot read
-            pass
+        from ttc_fast.flops import ModelSpec
+        # the same parsed config as the forward's: no second parser whose errors would need swallowing
+        self.spec = (ModelSpec.from_parsed(self.arch.parsed) if self.arch.parsed is not None
+                     else ModelSpec.from_hf_config(self.config))
         self._inv_freq = inv_freq(self.arch, self.device)
         self._act = _ACTS[self.arch.act]
         self._build_layers()

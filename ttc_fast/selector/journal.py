@@ -22,52 +22,32 @@ from typing import Any
 
 import numpy as np
 
+from ttc_fast import jsonl
+
 JOURNAL_VERSION = 2
 # version 1 settings that version 2 no longer has, with the values the paper's method was run with
 _V1_PAPER = {"monotone_filter": True, "filter_tolerance": 0.0, "fit_alpha": 0.0}
 
 
 def append_line(path: str, record: Mapping[str, Any]) -> None:
-    """Appends one JSON line in a single write, then flush + fsync (a crash leaves at most a partial last line)."""
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    """Appends one JSON line in a single write, then flush + fsync (a crash leaves at most a partial last line,
+    which the next append cuts off); :func:`ttc_fast.jsonl.append`."""
+    jsonl.append(path, dict(record))
 
 
 def read_journal(path: str) -> list[dict[str, Any]]:
-    """Records of a journal; a truncated (unterminated, unparsable) last line is dropped and cut off the file."""
+    """Records of a journal (a missing file is an empty journal). An unterminated last line is repaired first
+    (:func:`ttc_fast.jsonl.repair_tail`): a complete record whose newline was lost gets it back, an incomplete one
+    (a write interrupted by a crash) is cut off the file with a warning. Any other line that is not valid JSON
+    raises ValueError naming the file and the line."""
     if not os.path.exists(path):
         return []
-    with open(path, "rb") as f:
-        data = f.read()
-    records: list[dict[str, Any]] = []
-    pos = 0
-    lineno = 0
-    while pos < len(data):
-        end = data.find(b"\n", pos)
-        lineno += 1
-        if end < 0:  # unterminated last line: a write interrupted by a crash
-            try:
-                records.append(json.loads(data[pos:]))
-                with open(path, "ab") as f:  # complete record, only the newline was lost
-                    f.write(b"\n")
-            except ValueError:
-                with open(path, "r+b") as f:
-                    f.truncate(pos)
-            break
-        line = data[pos:end]
-        pos = end + 1
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            raise ValueError(f"journal {path}: line {lineno} is not valid JSON (only an unterminated last line "
-                             f"is tolerated)") from None
-    return records
-
+    jsonl.repair_tail(path)
+    try:
+        return [rec for _, rec in jsonl.read(path)]
+    except jsonl.JSONLError as err:
+        raise ValueError(f"journal {path}: line {err.lineno} is {err.problem} (only an unterminated last line, an "
+                         f"interrupted append, is tolerated)") from None
 
 
 def open_journal(stopper: Any) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import warnings
@@ -11,109 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ttc_fast.evallog import read_eval_log
 from ttc_fast.selector.rule import TTCEarlyStopping
 from ttc_fast.selector.types import Decision, Reason
-
-
-def read_eval_log(log: str | os.PathLike | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Reads and validates an eval log (JSONL path, or the records as dicts); see CONTRACTS.md for the format.
-
-    Returns normalised records ``{"step", "train_flops" or "train_tokens", "problems" or "accuracy", ...}``.
-    Raises ValueError naming the line (1-based; record index + 1 for Python objects) and the field.
-    """
-    if isinstance(log, (str, os.PathLike)):
-        source = os.fspath(log)
-        raw: list[tuple[int, Any]] = []
-        with open(source, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    raw.append((lineno, json.loads(line)))
-                except ValueError as err:
-                    raise ValueError(f"{source}:{lineno}: not valid JSON ({err.msg})") from None
-    else:
-        source = "log"
-        raw = list(enumerate(log, start=1))
-    out = []
-    for lineno, rec in raw:
-        where = f"{source}:{lineno}"
-        if not isinstance(rec, Mapping):
-            raise ValueError(f"{where}: a record must be a JSON object, got {type(rec).__name__}")
-        if "step" not in rec:
-            raise ValueError(f"{where}: missing field 'step'")
-        if isinstance(rec["step"], bool) or not isinstance(rec["step"], int):
-            raise ValueError(f"{where}: field 'step' must be an integer, got {rec['step']!r}")
-        for f_ in ("train_flops", "train_tokens"):
-            v = rec.get(f_)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0):
-                raise ValueError(f"{where}: field '{f_}' must be a number >= 0, got {v!r}")
-        if rec.get("train_flops") is None and rec.get("train_tokens") is None:
-            raise ValueError(f"{where}: missing field 'train_flops' (or 'train_tokens' with a model spec)")
-        has_p, has_a = rec.get("problems") is not None, rec.get("accuracy") is not None
-        if has_p == has_a:
-            raise ValueError(f"{where}: needs exactly one of fields 'problems' and 'accuracy'")
-        norm: dict[str, Any] = {"step": rec["step"], "train_flops": rec.get("train_flops"),
-                                "train_tokens": rec.get("train_tokens"), "_where": where}
-        if has_a:
-            if not isinstance(rec["accuracy"], Mapping):
-                raise ValueError(f"{where}: field 'accuracy' must be an object {{strategy: {{k: value}}}}")
-            norm["accuracy"] = rec["accuracy"]
-            if rec.get("accuracy_stderr") is not None:
-                norm["accuracy_stderr"] = rec["accuracy_stderr"]
-        else:
-            norm.update(_problems_arrays(rec["problems"], where))
-        out.append(norm)
-    if not out:
-        raise ValueError(f"{source}: the log has no records")
-    return out
-
-
-def _problems_arrays(problems: Any, where: str) -> dict[str, Any]:
-    if not isinstance(problems, list) or not problems:
-        raise ValueError(f"{where}: field 'problems' must be a non-empty list")
-    n_max = 0
-    for i, p in enumerate(problems):
-        if not isinstance(p, Mapping):
-            raise ValueError(f"{where}: field 'problems[{i}]' must be an object")
-        for f_ in ("answers", "correct"):
-            if not isinstance(p.get(f_), list):
-                raise ValueError(f"{where}: field 'problems[{i}].{f_}' must be a list")
-        if len(p["answers"]) != len(p["correct"]):
-            raise ValueError(f"{where}: field 'problems[{i}]': answers has {len(p['answers'])} entries, "
-                             f"correct has {len(p['correct'])}")
-        if p.get("scores") is not None and (not isinstance(p["scores"], list)
-                                            or len(p["scores"]) != len(p["answers"])):
-            raise ValueError(f"{where}: field 'problems[{i}].scores' must be null or a list as long as answers")
-        n_max = max(n_max, len(p["answers"]))
-    P = len(problems)
-    answers = np.full((P, n_max), -2, dtype=np.int64)
-    correct = np.zeros((P, n_max), dtype=bool)
-    has_scores = any(p.get("scores") is not None for p in problems)
-    scores = np.full((P, n_max), np.nan) if has_scores else None
-    for i, p in enumerate(problems):
-        n = len(p["answers"])
-        try:
-            a = np.asarray(p["answers"], dtype=np.int64) if n else np.zeros(0, np.int64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: field 'problems[{i}].answers' must hold integer cluster ids "
-                             f"(-1 = abstention)") from None
-        if a.size and (a.min() < -1 or any(isinstance(x, (bool, float)) for x in p["answers"])):
-            raise ValueError(f"{where}: field 'problems[{i}].answers' must hold integer cluster ids >= -1")
-        c = p["correct"]
-        if any(not isinstance(x, bool) for x in c):
-            raise ValueError(f"{where}: field 'problems[{i}].correct' must hold true/false")
-        answers[i, :n] = a
-        correct[i, :n] = c
-        if has_scores:
-            s = p.get("scores")
-            if s is None:
-                raise ValueError(f"{where}: field 'problems[{i}].scores' is null while other problems have scores")
-            try:
-                scores[i, :n] = np.asarray(s, dtype=np.float64)  # type: ignore[index]
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: field 'problems[{i}].scores' must hold numbers") from None
-    return {"answers": answers, "correct": correct, "scores": scores}
 
 
 def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops: float | None = None,
