@@ -567,6 +567,12 @@ def _add_eval_parser(sub) -> None:
     p.add_argument("--train-tokens", type=_floats, default=None, help="training tokens, one per checkpoint")
     p.add_argument("--train-flops", type=_floats, default=None, help="training FLOPs, one per checkpoint")
     p.add_argument("--seq-len", type=int, default=None, help="training sequence length for the FLOPs attention term")
+    p.add_argument("--engine", choices=["auto", "ttc_fast", "hf"], default="auto",
+                   help="sampling engine: ttc_fast (shared-prefix kernels; Llama/Mistral/Qwen2/Qwen3/GPT-NeoX), hf "
+                        "(transformers generate; any causal LM, e.g. MoE or beyond a sliding window), auto "
+                        "(default: ttc_fast where it runs the checkpoint, else hf with a message)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="hf engine: run model code shipped with a checkpoint (config.json auto_map); off by default")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_cmd_eval)
 
@@ -578,7 +584,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                          extractor=args.extract, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
                          stop=args.stop, chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
                          device=args.device, dtype=args.dtype, steps=args.step, train_tokens=args.train_tokens,
-                         train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress)
+                         train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress,
+                         engine=args.engine, trust_remote_code=args.trust_remote_code)
     return 0
 
 
