@@ -213,8 +213,10 @@ def _add_select_parser(sub) -> None:
     p.add_argument("--fit-alpha", type=float, default=None, metavar="ALPHA",
                    help="chi-square level below which the earliest points are dropped from the saturation fit "
                         "(default 0.05 for exact, 0 = fit every kept point for sigmoid)")
-    p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query (inference FLOPs)")
-    p.add_argument("--gen", type=int, default=None, help="generated tokens per sample (inference FLOPs)")
+    p.add_argument("--prompt", type=int, default=None,
+                   help="prompt tokens per query (inference FLOPs; default: the mean ttc-fast eval measured)")
+    p.add_argument("--gen", type=int, default=None,
+                   help="generated tokens per sample (inference FLOPs; default: the mean ttc-fast eval measured)")
     p.add_argument("--expected-queries", type=float, default=None, help="queries the deployment will serve")
     p.add_argument("--report", default=None, metavar="DIR", help="write the report (markdown + PNG) here")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -233,6 +235,24 @@ def _cmd_select(args: argparse.Namespace) -> int:
         raise ValueError("--prompt and --gen go together")
     if args.prompt is not None and spec is None:
         raise ValueError("--prompt/--gen need --config or --shape")
+    if args.prompt is None:
+        measured = _measured_lengths(args.log)
+        if measured is not None:
+            prompt_len, gen_len, count, checkpoint = measured
+            if spec is None and checkpoint is not None:
+                from ttc_fast.flops import ModelSpec
+                try:
+                    spec = ModelSpec.from_hf_config(os.path.join(checkpoint, "config.json"))
+                    print(f"inference FLOPs: model from {os.path.join(checkpoint, 'config.json')}")
+                except (OSError, ValueError, KeyError, TypeError) as err:
+                    print(f"inference FLOPs: cannot read the model of {checkpoint} ({err}); give --config/--shape")
+            if spec is not None:
+                args.prompt, args.gen = prompt_len, gen_len
+                print(f"inference cost: prompt {prompt_len} tokens, {gen_len} generated tokens per sample (means "
+                      f"measured by ttc-fast eval over {count} record(s); --prompt/--gen override)")
+            else:
+                print(f"inference cost: unknown (the log has measured lengths, prompt {prompt_len} / generation "
+                      f"{gen_len} tokens, but no model to count FLOPs with: give --config or --shape)")
     decision, stopper = select(
         args.log, budget_flops=args.budget_flops, budget_tokens=args.budget_tokens, spec=spec,
         seq_len=args.seq_len, convention=args.convention, strategy=args.strategy, method=args.method,
@@ -260,6 +280,28 @@ def _cmd_select(args: argparse.Namespace) -> int:
         print()
         print(f"report: {paths['summary']} (+ {', '.join(p.name for k, p in paths.items() if k != 'summary')})")
     return 0
+
+
+def _measured_lengths(log: str) -> tuple[int, int, int, str | None] | None:
+    """(prompt tokens, generated tokens per sample, records, a checkpoint directory) from the means that
+    ``ttc-fast eval`` records in each record's meta (``mean_prompt_tokens``, ``mean_gen_tokens``), averaged over
+    the records that have them and rounded to whole tokens; None when no record has them."""
+    from ttc_fast.evallog import read_log
+
+    prompts, gens, checkpoint = [], [], None
+    for rec in read_log(log):
+        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+        p, g = meta.get("mean_prompt_tokens"), meta.get("mean_gen_tokens")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and v >= 0 for v in (p, g)):
+            prompts.append(float(p))
+            gens.append(float(g))
+            if isinstance(meta.get("checkpoint"), str) and os.path.isfile(os.path.join(meta["checkpoint"],
+                                                                                        "config.json")):
+                checkpoint = meta["checkpoint"]
+    if not prompts:
+        return None
+    return (max(1, round(sum(prompts) / len(prompts))), max(1, round(sum(gens) / len(gens))), len(prompts),
+            checkpoint)
 
 
 _PARSERS.append(_add_select_parser)
