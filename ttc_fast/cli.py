@@ -635,7 +635,8 @@ _PARSERS.append(_add_eval_parser)
 
 
 def _add_ingest_parser(sub) -> None:
-    p = sub.add_parser("ingest", help="convert lm-evaluation-harness --log_samples files into the eval log",
+    p = sub.add_parser("ingest", help="convert lm-evaluation-harness, lighteval or any JSONL sample logs into the "
+                                      "eval log",
                        description="One samples_<task>_<time>.jsonl (written by lm_eval --log_samples with "
                        "repeats: N) per checkpoint; answers extracted from the raw generations, clustered per "
                        "document and graded against target. Step/tokens/FLOPs from the flags, else from the "
@@ -648,15 +649,36 @@ def _add_ingest_parser(sub) -> None:
     p.add_argument("--step", type=_positive_ints, default=None, help="steps, one per samples file")
     p.add_argument("--train-tokens", type=_floats, default=None, help="training tokens, one per samples file")
     p.add_argument("--train-flops", type=_floats, default=None, help="training FLOPs, one per samples file")
+    p.add_argument("--format", choices=["auto", "lm-eval", "lighteval", "jsonl"], default="auto",
+                   help="lm-eval (samples_*.jsonl), lighteval (--save-details details_*.parquet; needs pyarrow), "
+                        "jsonl (any JSONL: give the --*-field names), auto (default: .parquet lighteval, else lm-eval)")
+    fields = p.add_argument_group("jsonl fields (dotted names reach nested objects; one sample per line, or one "
+                                  "problem per line with list values)")
+    fields.add_argument("--problem-field", help="problem id")
+    fields.add_argument("--answer-field", help="extracted answer (null = no answer)")
+    fields.add_argument("--text-field", help="raw generation, answers extracted with --extract")
+    fields.add_argument("--correct-field", help="true/false per sample")
+    fields.add_argument("--reference-field", help="reference answer (graded like lm-eval targets)")
+    fields.add_argument("--score-field", help="verifier score per sample (optional)")
     p.set_defaults(func=_cmd_ingest)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from ttc_fast._table import format_table
-    from ttc_fast.ingest import ingest
+    from ttc_fast.ingest import ingest_files
 
-    recs = ingest(args.samples, args.out, extractor=args.extract, source=args.source, steps=args.step,
-                  train_tokens=args.train_tokens, train_flops=args.train_flops)
+    fields = {f"{k}_field": getattr(args, f"{k}_field") for k in ("problem", "answer", "text", "correct",
+                                                                   "reference", "score")}
+    if args.format == "jsonl" and not args.problem_field:
+        raise ValueError("--format jsonl needs --problem-field, --answer-field or --text-field, and "
+                         "--correct-field or --reference-field")
+    try:
+        recs = ingest_files(args.samples, args.out, format=args.format, extractor=args.extract,
+                            source=args.source, steps=args.step, train_tokens=args.train_tokens,
+                            train_flops=args.train_flops, fields=fields if args.format == "jsonl" else
+                            {k: v for k, v in fields.items() if v is not None})
+    except ImportError as err:  # pyarrow for lighteval's parquet files
+        raise ValueError(str(err)) from None
     rows = []
     for r in recs:
         corr = [c for p in r["problems"] for c in p["correct"]]
