@@ -25,7 +25,7 @@ What is logged (``log=True``; keys start with ``log_prefix``, default ``"ttc/"``
 - the TTC curve's headline points ``<strategy>@<K>`` (e.g. ``ttc/maj@4``) for K = 1, the powers of two, K* and
   the largest K evaluated;
 - when training ends, the final decision once more as ``<prefix>final/<field>`` (every numeric field; with
-  transformers also ``reason``/``strategy``/``method`` as text), so a run's summary (W&B keeps the last value of
+  transformers also the text fields: ``reason``, ``strategy``, ``method``, ...), so a run's summary (W&B keeps the last value of
   each key) holds the decision; Lightning loggers also get the whole decision through ``log_hyperparams``
   (``hparams.yaml`` for CSV and TensorBoard loggers) under ``<prefix>final_decision``.
 
@@ -39,6 +39,7 @@ Training FLOPs at a step come from ``flops_fn(step)`` (cumulative FLOPs, multipl
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -50,7 +51,6 @@ from ttc_fast.selector import Decision, TTCEarlyStopping
 
 __all__ = ["TTCTrainerCallback", "TTCLightningCallback", "decision_metrics"]
 
-_TEXT_FIELDS = ("reason", "strategy", "method")
 
 
 def decision_metrics(decision: Decision, stopper: TTCEarlyStopping | None = None, *,
@@ -77,6 +77,11 @@ def decision_metrics(decision: Decision, stopper: TTCEarlyStopping | None = None
             if k in head:
                 out[f"{prefix}{decision.strategy}@{k}"] = float(entry.curve[i])
     return out
+
+
+def _plain(v: Any) -> Any:
+    """An enum member (``Decision.reason_code``) as its value, so loggers and YAML see a plain string."""
+    return v.value if isinstance(v, enum.Enum) else v
 
 
 class _Driver:
@@ -246,8 +251,8 @@ class TTCTrainerCallback(_Driver, _TrainerCallbackBase):  # type: ignore[misc, v
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         final = self.final_metrics()
         if self.log and final is not None and self.decision is not None:
-            text = {f"{self.log_prefix}final/{k}": str(getattr(self.decision, k)) for k in _TEXT_FIELDS
-                    if hasattr(self.decision, k)}
+            text = {f"{self.log_prefix}final/{k}": _plain(v) for k, v in self.decision.to_dict().items()
+                    if isinstance(v, str)}
             self._log(state, {**final, **text})
         return control
 
@@ -304,7 +309,7 @@ class TTCLightningCallback(_Driver, _LightningBase):  # type: ignore[misc, valid
         final = self.final_metrics()
         if not self.log or final is None or self.decision is None or not getattr(trainer, "is_global_zero", True):
             return
-        summary = self.decision.to_dict()
+        summary = {k: _plain(v) for k, v in self.decision.to_dict().items()}
         for lg in getattr(trainer, "loggers", []) or []:
             lg.log_metrics(final, step=int(trainer.global_step))
             lg.log_hyperparams({f"{self.log_prefix}final_decision": summary})
