@@ -136,18 +136,25 @@ def run_cases(cases: list[Case], setup: str = "", *, grace: float = 10.0, env: d
         proc.stdin.flush()
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
-        current, deadline, buf = None, time.monotonic() + 300.0, ""  # setup gets 300 s
+        current, deadline, pending = None, time.monotonic() + 300.0, b""  # setup gets 300 s
+        fd, died = proc.stdout.fileno(), False
         while True:
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                proc.kill()
-                proc.wait()
-                if current is None:
-                    raise RuntimeError(f"fuzz setup did not finish: {proc.stderr.read()[-2000:]}")
-                results[current] = {"status": "hung"}
-                payload["skip"] = current + 1
-                break
-            line = proc.stdout.readline()
-            if not line:  # the child died
+            # unbuffered reads: a line already in a Python buffer would be invisible to select()
+            if b"\n" not in pending:
+                if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                    proc.kill()
+                    proc.wait()
+                    if current is None:
+                        raise RuntimeError(f"fuzz setup did not finish: {proc.stderr.read()[-2000:]}")
+                    results[current] = {"status": "hung"}
+                    payload["skip"] = current + 1
+                    break
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    pending += chunk
+                    continue
+                died = True
+            if died:  # the child died
                 proc.wait()
                 err = proc.stderr.read()
                 if current is None:
@@ -157,6 +164,8 @@ def run_cases(cases: list[Case], setup: str = "", *, grace: float = 10.0, env: d
                     results[current] = {"status": "crashed", "value": f"rc {proc.returncode}: {err[-300:]}"}
                 payload["skip"] = max(results) + 1
                 break
+            raw, pending = pending.split(b"\n", 1)
+            line = raw.decode("utf-8", "replace")
             if line.startswith("@@START "):
                 current = int(line.split()[1])
                 deadline = time.monotonic() + cases[current].limit + grace
@@ -165,8 +174,6 @@ def run_cases(cases: list[Case], setup: str = "", *, grace: float = 10.0, env: d
                 results[r["i"]] = r
                 payload["skip"] = r["i"] + 1
                 deadline = time.monotonic() + grace + 5.0
-            else:
-                buf += line
         if proc.poll() is None:
             proc.wait(timeout=30)
     return {cases[i].name: results[i] for i in range(len(cases))}

@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "select": "selector",
     # runtime (needs torch)
     "load_model": "runtime",
+    "load_hf_model": "runtime",
     "generate": "runtime",
     "Samples": "runtime",
     "extract": "answers",
@@ -90,5 +91,5 @@ if TYPE_CHECKING:  # static checkers see the real definitions
     from ttc_fast.answers import extract, grade
     from ttc_fast.flops import (BreakEven, ModelSpec, break_even, forward_flops, inference_flops,
                                 kv_cache_bytes, paper_break_even, training_flops)
-    from ttc_fast.runtime import Samples, generate, load_model
+    from ttc_fast.runtime import Samples, generate, load_hf_model, load_model
     from ttc_fast.selector import Decision, NaiveEarlyStopping, TTCEarlyStopping, select

@@ -216,8 +216,10 @@ def _add_select_parser(sub) -> None:
                         "(default 0.3; 0 trusts a flat curve to stay flat)")
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="do not scale the projection's variance by its backtests on the curve's own past")
-    p.add_argument("--prompt", type=int, default=None, help="prompt tokens per query (inference FLOPs)")
-    p.add_argument("--gen", type=int, default=None, help="generated tokens per sample (inference FLOPs)")
+    p.add_argument("--prompt", type=int, default=None,
+                   help="prompt tokens per query (inference FLOPs; default: the mean ttc-fast eval measured)")
+    p.add_argument("--gen", type=int, default=None,
+                   help="generated tokens per sample (inference FLOPs; default: the mean ttc-fast eval measured)")
     p.add_argument("--expected-queries", type=float, default=None, help="queries the deployment will serve")
     p.add_argument("--report", default=None, metavar="DIR", help="write the report (markdown + PNG) here")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -236,6 +238,24 @@ def _cmd_select(args: argparse.Namespace) -> int:
         raise ValueError("--prompt and --gen go together")
     if args.prompt is not None and spec is None:
         raise ValueError("--prompt/--gen need --config or --shape")
+    if args.prompt is None:
+        measured = _measured_lengths(args.log)
+        if measured is not None:
+            prompt_len, gen_len, count, checkpoint = measured
+            if spec is None and checkpoint is not None:
+                from ttc_fast.flops import ModelSpec
+                try:
+                    spec = ModelSpec.from_hf_config(os.path.join(checkpoint, "config.json"))
+                    print(f"inference FLOPs: model from {os.path.join(checkpoint, 'config.json')}")
+                except (OSError, ValueError, KeyError, TypeError) as err:
+                    print(f"inference FLOPs: cannot read the model of {checkpoint} ({err}); give --config/--shape")
+            if spec is not None:
+                args.prompt, args.gen = prompt_len, gen_len
+                print(f"inference cost: prompt {prompt_len} tokens, {gen_len} generated tokens per sample (means "
+                      f"measured by ttc-fast eval over {count} record(s); --prompt/--gen override)")
+            else:
+                print(f"inference cost: unknown (the log has measured lengths, prompt {prompt_len} / generation "
+                      f"{gen_len} tokens, but no model to count FLOPs with: give --config or --shape)")
     decision, stopper = select(
         args.log, budget_flops=args.budget_flops, budget_tokens=args.budget_tokens, spec=spec,
         seq_len=args.seq_len, convention=args.convention, strategy=args.strategy, method=args.method,
@@ -265,6 +285,28 @@ def _cmd_select(args: argparse.Namespace) -> int:
         print()
         print(f"report: {paths['summary']} (+ {', '.join(p.name for k, p in paths.items() if k != 'summary')})")
     return 0
+
+
+def _measured_lengths(log: str) -> tuple[int, int, int, str | None] | None:
+    """(prompt tokens, generated tokens per sample, records, a checkpoint directory) from the means that
+    ``ttc-fast eval`` records in each record's meta (``mean_prompt_tokens``, ``mean_gen_tokens``), averaged over
+    the records that have them and rounded to whole tokens; None when no record has them."""
+    from ttc_fast.evallog import read_log
+
+    prompts, gens, checkpoint = [], [], None
+    for rec in read_log(log):
+        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+        p, g = meta.get("mean_prompt_tokens"), meta.get("mean_gen_tokens")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and v >= 0 for v in (p, g)):
+            prompts.append(float(p))
+            gens.append(float(g))
+            if isinstance(meta.get("checkpoint"), str) and os.path.isfile(os.path.join(meta["checkpoint"],
+                                                                                        "config.json")):
+                checkpoint = meta["checkpoint"]
+    if not prompts:
+        return None
+    return (max(1, round(sum(prompts) / len(prompts))), max(1, round(sum(gens) / len(gens))), len(prompts),
+            checkpoint)
 
 
 _PARSERS.append(_add_select_parser)
@@ -622,6 +664,12 @@ def _add_eval_parser(sub) -> None:
     p.add_argument("--train-tokens", type=_floats, default=None, help="training tokens, one per checkpoint")
     p.add_argument("--train-flops", type=_floats, default=None, help="training FLOPs, one per checkpoint")
     p.add_argument("--seq-len", type=int, default=None, help="training sequence length for the FLOPs attention term")
+    p.add_argument("--engine", choices=["auto", "ttc_fast", "hf"], default="auto",
+                   help="sampling engine: ttc_fast (shared-prefix kernels; Llama/Mistral/Qwen2/Qwen3/GPT-NeoX), hf "
+                        "(transformers generate; any causal LM, e.g. MoE or beyond a sliding window), auto "
+                        "(default: ttc_fast where it runs the checkpoint, else hf with a message)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="hf engine: run model code shipped with a checkpoint (config.json auto_map); off by default")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_cmd_eval)
 
@@ -634,7 +682,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                          top_k=args.top_k, min_p=args.min_p, force=args.force, stop=args.stop,
                          chunk_size=args.chunk_size, batch_tokens=args.batch_tokens,
                          device=args.device, dtype=args.dtype, steps=args.step, train_tokens=args.train_tokens,
-                         train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress)
+                         train_flops=args.train_flops, seq_len=args.seq_len, progress=args.progress,
+                         engine=args.engine, trust_remote_code=args.trust_remote_code)
     return 0
 
 
@@ -642,7 +691,8 @@ _PARSERS.append(_add_eval_parser)
 
 
 def _add_ingest_parser(sub) -> None:
-    p = sub.add_parser("ingest", help="convert lm-evaluation-harness --log_samples files into the eval log",
+    p = sub.add_parser("ingest", help="convert lm-evaluation-harness, lighteval or any JSONL sample logs into the "
+                                      "eval log",
                        description="One samples_<task>_<time>.jsonl (written by lm_eval --log_samples with "
                        "repeats: N) per checkpoint; answers extracted from the raw generations, clustered per "
                        "document and graded against target. Step/tokens/FLOPs from the flags, else from the "
@@ -655,15 +705,36 @@ def _add_ingest_parser(sub) -> None:
     p.add_argument("--step", type=_positive_ints, default=None, help="steps, one per samples file")
     p.add_argument("--train-tokens", type=_floats, default=None, help="training tokens, one per samples file")
     p.add_argument("--train-flops", type=_floats, default=None, help="training FLOPs, one per samples file")
+    p.add_argument("--format", choices=["auto", "lm-eval", "lighteval", "jsonl"], default="auto",
+                   help="lm-eval (samples_*.jsonl), lighteval (--save-details details_*.parquet; needs pyarrow), "
+                        "jsonl (any JSONL: give the --*-field names), auto (default: .parquet lighteval, else lm-eval)")
+    fields = p.add_argument_group("jsonl fields (dotted names reach nested objects; one sample per line, or one "
+                                  "problem per line with list values)")
+    fields.add_argument("--problem-field", help="problem id")
+    fields.add_argument("--answer-field", help="extracted answer (null = no answer)")
+    fields.add_argument("--text-field", help="raw generation, answers extracted with --extract")
+    fields.add_argument("--correct-field", help="true/false per sample")
+    fields.add_argument("--reference-field", help="reference answer (graded like lm-eval targets)")
+    fields.add_argument("--score-field", help="verifier score per sample (optional)")
     p.set_defaults(func=_cmd_ingest)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from ttc_fast._table import format_table
-    from ttc_fast.ingest import ingest
+    from ttc_fast.ingest import ingest_files
 
-    recs = ingest(args.samples, args.out, extractor=args.extract, source=args.source, steps=args.step,
-                  train_tokens=args.train_tokens, train_flops=args.train_flops)
+    fields = {f"{k}_field": getattr(args, f"{k}_field") for k in ("problem", "answer", "text", "correct",
+                                                                   "reference", "score")}
+    if args.format == "jsonl" and not args.problem_field:
+        raise ValueError("--format jsonl needs --problem-field, --answer-field or --text-field, and "
+                         "--correct-field or --reference-field")
+    try:
+        recs = ingest_files(args.samples, args.out, format=args.format, extractor=args.extract,
+                            source=args.source, steps=args.step, train_tokens=args.train_tokens,
+                            train_flops=args.train_flops, fields=fields if args.format == "jsonl" else
+                            {k: v for k, v in fields.items() if v is not None})
+    except ImportError as err:  # pyarrow for lighteval's parquet files
+        raise ValueError(str(err)) from None
     rows = []
     for r in recs:
         corr = [c for p in r["problems"] for c in p["correct"]]

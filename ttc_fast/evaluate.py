@@ -103,10 +103,11 @@ def sample_problems(model, prompts: Sequence[str], *, n: int, max_new_tokens: in
                     seed: int = 0, step: int = 0, chunk_size: int = 32, temperature: float = 0.8,
                     top_p: float = 1.0, top_k: int | None = None, min_p: float | None = None,
                     stop: Sequence[str] | None = None, batch_tokens: int | None = None,
-                    chunks: Sequence[int] | None = None, progress: bool = False,
+                    chunks: Sequence[int] | None = None, progress: bool = False, engine: str = "auto",
                     ) -> dict[int, dict[str, Any]]:
     """Samples the chunks ``chunks`` (default: all) of ``prompts``; returns ``{chunk: {"extracted": [[str|None]],
-    "lengths": (p, n) int, "prompt_lens": [int]}}``. See the module docstring for the seeding rule."""
+    "lengths": (p, n) int, "prompt_lens": [int]}}``. See the module docstring for the seeding rule. ``engine``:
+    as in ``ttc_fast.generate``."""
     from ttc_fast.answers import extract
     from ttc_fast.runtime import generate
 
@@ -121,7 +122,8 @@ def sample_problems(model, prompts: Sequence[str], *, n: int, max_new_tokens: in
     for c in todo:
         part = list(prompts[c * chunk_size:(c + 1) * chunk_size])
         s = generate(model, part, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                     top_k=top_k, min_p=min_p, stop=list(stop) if stop else None, seed=chunk_seed(seed, step, c), batch_tokens=batch_tokens)
+                     top_k=top_k, min_p=min_p, stop=list(stop) if stop else None, seed=chunk_seed(seed, step, c),
+                     batch_tokens=batch_tokens, engine=engine)
         texts = s.texts if s.texts is not None else [[model.tokenizer.decode(t) for t in row] for row in s.tokens]
         prompt_lens = [len(model.tokenizer.encode(p).ids) for p in part] if model.tokenizer is not None else [0] * len(part)
         out[c] = {"extracted": extract(texts, extractor), "lengths": np.asarray(s.lengths, dtype=np.int64),
@@ -156,6 +158,40 @@ def inference_flops_of(spec, prompt_lens: np.ndarray, lengths: np.ndarray) -> fl
     n = lengths.shape[1]
     gen = np.maximum(lengths.mean(axis=1), 1e-9)
     return float(np.sum(inference_flops(spec, prompt_lens.astype(np.float64), gen, float(n))))
+
+
+# ---- engine per checkpoint -----------------------------------------------------------------------------------
+def plan_engine(path: str | os.PathLike, engine: str, prompts: Sequence[str], max_new_tokens: int, *,
+                trust_remote_code: bool = False) -> tuple[str, str | None]:
+    """The engine that samples checkpoint ``path``: ``(engine, why)`` with ``why`` the reason of an "auto"
+    fallback to "hf" (else None). Checks what can be checked without loading weights: the architecture for
+    "ttc_fast", safetensors weights and shipped code (``trust_remote_code``) for "hf"; with a sliding window the
+    prompts are tokenized (``tokenizer.json``) to compare the longest prompt + ``max_new_tokens`` with it."""
+    from ttc_fast.runtime.generate import ENGINES
+    from ttc_fast.runtime.hf_engine import check_hf_checkpoint, engine_for
+    from ttc_fast.runtime.models import ArchConfig
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "hf":
+        check_hf_checkpoint(path, trust_remote_code=trust_remote_code)
+        return "hf", None
+    from ttc_fast.checkpoint import read_config
+    config = read_config(path)[0]
+    if engine == "ttc_fast":
+        ArchConfig.from_hf(config)  # an unsupported architecture fails here, before any sampling
+        return "ttc_fast", None
+    chosen, why = engine_for(config)
+    if chosen == "ttc_fast" and ArchConfig.from_hf(config).sliding_window is not None:
+        tok_path = os.path.join(path, "tokenizer.json")
+        if os.path.isfile(tok_path):
+            from tokenizers import Tokenizer
+            tok = Tokenizer.from_file(tok_path)
+            longest = max(len(e.ids) for e in tok.encode_batch(list(prompts)))
+            chosen, why = engine_for(config, longest + max_new_tokens)
+    if chosen == "hf":
+        check_hf_checkpoint(path, trust_remote_code=trust_remote_code)
+    return chosen, why
 
 
 # ---- distributed helpers -------------------------------------------------------------------------------------
@@ -241,7 +277,7 @@ def problems_hash(problems: Sequence[EvalProblem]) -> str:
 
 def run_key(problems: Sequence[EvalProblem], *, n: int, max_new_tokens: int, temperature: float, top_p: float,
             top_k: int | None, min_p: float | None, extractor: Any, seed: int, chunk_size: int,
-            stop: Sequence[str] | None, dtype: str | None) -> dict[str, Any]:
+            stop: Sequence[str] | None, dtype: str | None, engine: str = "auto") -> dict[str, Any]:
     """What produced a record, except the checkpoint (see :func:`evaluate_checkpoints`). A callable extractor is
     recorded by its qualified name only: changing its code without renaming it is not detected."""
     ex = extractor if isinstance(extractor, str) else \
@@ -249,7 +285,7 @@ def run_key(problems: Sequence[EvalProblem], *, n: int, max_new_tokens: int, tem
     return {"data": problems_hash(problems), "num_problems": len(problems), "n": n, "max_new_tokens": max_new_tokens,
             "temperature": float(temperature), "top_p": float(top_p), "top_k": top_k,
             "min_p": None if min_p is None else float(min_p), "extractor": ex, "seed": seed,
-            "chunk_size": chunk_size, "stop": list(stop) if stop else None, "dtype": dtype}
+            "chunk_size": chunk_size, "stop": list(stop) if stop else None, "dtype": dtype, "engine": engine}
 
 
 def _resume(out: str | os.PathLike, infos: list[dict], settings: dict[str, Any], *, force: bool,
@@ -316,20 +352,25 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
                          dtype: str | None = None, steps: Sequence[int] | None = None,
                          train_tokens: Sequence[float] | None = None, train_flops: Sequence[float] | None = None,
                          seq_len: int | None = None, force: bool = False, progress: bool = True,
-                         log: Callable[[str], None] | None = print) -> list[dict]:
+                         log: Callable[[str], None] | None = print, engine: str = "auto",
+                         trust_remote_code: bool = False) -> list[dict]:
     """Evaluates every checkpoint not yet in ``out`` and appends its record; returns the records written by this
     call (rank 0; other ranks return []). Validation of all inputs happens before the first sample is drawn.
 
     Resume: every record carries ``meta.key`` (:func:`run_key`: the problems' content hash, n, the sampling
-    settings, extractor, seed, chunk size, stop strings, dtype, and the checkpoint's identity from
-    :func:`ttc_fast.checkpoint.checkpoint_identity`). A checkpoint whose step is in ``out`` with the same key is
-    skipped. A record of ``out`` made otherwise (other data, settings or weights; or no key: written before keys
+    settings, extractor, seed, chunk size, stop strings, dtype, the engine asked for, and the checkpoint's identity
+    from :func:`ttc_fast.checkpoint.checkpoint_identity`). A checkpoint whose step is in ``out`` with the same key
+    is skipped. A record of ``out`` made otherwise (other data, settings or weights; or no key: written before keys
     existed, or by ``ingest``) is refused with a ValueError naming the step, the field and both values; with
     ``force=True`` such records are dropped from ``out`` (rewritten atomically) and their checkpoints evaluated
     again.
+
+    ``engine``: "auto" (default: the ttc_fast engine where it runs the checkpoint, else transformers generate,
+    with a message saying why), "ttc_fast" or "hf" (:func:`plan_engine`); ``trust_remote_code`` lets the hf
+    engine run code shipped with a checkpoint. The record's meta names the engine that ran.
     """
     from ttc_fast.answers import extract
-    from ttc_fast.runtime import load_model
+    from ttc_fast.runtime import load_hf_model, load_model
 
     for name, v, hi in (("n", n, LIMITS["n"]), ("max_new_tokens", max_new_tokens, LIMITS["max_new_tokens"]),
                         ("chunk_size", chunk_size, LIMITS["chunk_size"])):
@@ -359,7 +400,7 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
     infos.sort(key=lambda i: i["step"])
     settings = run_key(problems, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                        top_k=top_k, min_p=min_p, extractor=extractor, seed=seed, chunk_size=chunk_size, stop=stop,
-                       dtype=dtype)
+                       dtype=dtype, engine=engine)
     from ttc_fast.checkpoint import checkpoint_identity, read_config
     for info in infos:
         info["identity"] = checkpoint_identity(info["path"])  # also checks every safetensors header
@@ -367,6 +408,12 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
         if isinstance(pos, int) and not isinstance(pos, bool) and max_new_tokens >= pos:
             raise ValueError(f"max_new_tokens={max_new_tokens} does not fit the model of {info['path']!r}: its "
                              f"config.json has max_position_embeddings={pos} (prompt + generation)")
+    plans = {i["path"]: plan_engine(i["path"], engine, [p.prompt for p in problems], max_new_tokens,
+                                    trust_remote_code=trust_remote_code) for i in infos}
+    hf_paths = [p for p, (e, _) in plans.items() if e == "hf"]
+    if hf_paths and batch_tokens is not None:
+        raise ValueError(f"batch_tokens applies to the ttc_fast engine; {hf_paths[0]!r} runs on the hf engine "
+                         f"({plans[hf_paths[0]][1] or 'engine=hf'}): leave batch_tokens unset")
     rank, world, device = _dist_init(device)
     resumed = _resume(out, infos, settings, force=force, log=log) if rank == 0 else None
     resumed = _broadcast(resumed, world)
@@ -386,15 +433,23 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
     bar = tqdm(todo, desc="checkpoints", unit="ckpt", disable=not progress or rank != 0, dynamic_ncols=True)
     for info in bar:
         t0 = time.perf_counter()
-        model = load_model(info["path"], device=device, dtype=dtype)
+        chosen, why = plans[info["path"]]
+        if why and log and rank == 0:
+            bar.write(f"eval: {info['path']}: {why}; sampling with engine 'hf' (transformers generate)")
+        if chosen == "hf":
+            model = load_hf_model(info["path"], device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        else:
+            model = load_model(info["path"], device=device, dtype=dtype)
         if model.tokenizer is None:
             raise FileNotFoundError(f"checkpoint {info['path']!r} has no tokenizer.json (prompts are text)")
-        budget = _cpu_batch_tokens(model, prompts, n, max_new_tokens)  # checks the sizes also with batch_tokens
-        budget = batch_tokens if batch_tokens is not None else budget
+        budget = None
+        if chosen != "hf":
+            budget = _cpu_batch_tokens(model, prompts, n, max_new_tokens)  # checks the sizes also with batch_tokens
+            budget = batch_tokens if batch_tokens is not None else budget
         part = sample_problems(model, prompts, n=n, max_new_tokens=max_new_tokens, extractor=extractor, seed=seed,
                                step=info["step"], chunk_size=chunk_size, temperature=temperature, top_p=top_p,
                                top_k=top_k, min_p=min_p, stop=stop, batch_tokens=budget, chunks=mine,
-                               progress=progress and rank == 0)
+                               progress=progress and rank == 0, engine=chosen)
         gathered = _gather(part, world, rank)
         if rank == 0:
             assert gathered is not None
@@ -405,7 +460,7 @@ def evaluate_checkpoints(checkpoints: Sequence[str | os.PathLike], data: str | o
                     "temperature": temperature, "top_p": top_p, "seed": seed, "chunk_size": chunk_size,
                     "extractor": settings["extractor"], "key": {**settings, "checkpoint": info["identity"]},
                     "abstentions": abst, "mean_gen_tokens": float(res["lengths"].mean()),
-                    "mean_prompt_tokens": float(res["prompt_lens"].mean())}
+                    "mean_prompt_tokens": float(res["prompt_lens"].mean()), "engine": chosen}
             rec = make_record(step=info["step"], train_flops=info["train_flops"],
                               train_tokens=info["train_tokens"], ids=[p.id for p in problems],
                               answers=res["answers"], correct=res["correct"], meta=meta)

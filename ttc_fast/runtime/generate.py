@@ -44,7 +44,8 @@ class Samples:
     ``lengths``: int64 ``(num_prompts, n)`` number of generated tokens. ``finish_reasons``: "eos" | "stop" | "length".
     ``prefill_calls`` / ``prefill_tokens``: model prefill invocations and the prompt tokens they processed (each
     prompt once). ``timings``: seconds for ``prefill``, ``decode`` (model forward), ``sample``, ``total``, plus
-    ``decode_steps`` and ``tokens`` (generated tokens).
+    ``decode_steps`` and ``tokens`` (generated tokens). ``engine``: which engine drew them, "ttc_fast" or "hf"
+    (:mod:`ttc_fast.runtime.hf_engine` says how its counts and timings differ).
     """
     tokens: list[list[list[int]]]
     texts: list[list[str]] | None
@@ -56,6 +57,7 @@ class Samples:
     prefill_calls: int = 0
     prefill_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    engine: str = "ttc_fast"
 
 
 def derive_seed(seed: int, prompt: int, sample: int) -> int:
@@ -73,14 +75,24 @@ def _splitmix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]], *, n: int,
+ENGINES = ("auto", "ttc_fast", "hf")
+
+
+def generate(model: Any, prompts: str | Sequence[str] | Sequence[Sequence[int]], *, n: int,
              max_new_tokens: int, temperature: float = 0.8, top_p: float = 1.0, top_k: int | None = None,
              min_p: float | None = None, stop: str | Sequence[str] | None = None, seed: int = 0,
-             batch_tokens: int | None = None, progress: bool = False, cuda_graph: bool = True) -> Samples:
+             batch_tokens: int | None = None, progress: bool = False, cuda_graph: bool = True,
+             engine: str = "auto") -> Samples:
     """Draw ``n`` samples of up to ``max_new_tokens`` tokens for every prompt.
 
     Args:
-        model: from :func:`ttc_fast.load_model`.
+        model: from :func:`ttc_fast.load_model` (a ttc_fast ``Model``), from :func:`ttc_fast.load_hf_model` (an
+            ``HFModel``), or a transformers causal LM (``PreTrainedModel``; prompts then as token ids).
+        engine: "ttc_fast" (this module), "hf" (transformers ``generate``, :mod:`ttc_fast.runtime.hf_engine`; any
+            causal LM transformers runs) or "auto" (default): ttc_fast where it runs the architecture (weights
+            shared, not copied), else hf with an :class:`~ttc_fast.runtime.hf_engine.EngineFallbackWarning` that
+            says why (an unsupported architecture, or prompt + max_new_tokens beyond a sliding window). An
+            explicit engine never falls back. A ttc_fast ``Model`` runs on "ttc_fast" only.
         prompts: a string, a list of strings (tokenized with ``model.tokenizer``, special tokens as its
             post-processor adds them) or a list of token-id lists.
         n: samples per prompt (>= 1). max_new_tokens: >= 1.
@@ -95,12 +107,13 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
             in one batch.
         progress: tqdm bar over finished samples.
         cuda_graph: on CUDA, capture the decode step in a CUDA graph (falls back to eager with a warning).
+            batch_tokens and cuda_graph belong to the ttc_fast engine (hf: one ``generate`` call per prompt).
 
-    Returns: :class:`Samples`.
+    Returns: :class:`Samples` (``.engine`` says which engine ran).
     """
     t_start = time.perf_counter()
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a ttc_fast Model (from load_model), got {type(model).__name__}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     n = _check_int("n", n, 1)
     max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 1)
     seed = _check_int("seed", seed, None)
@@ -119,13 +132,24 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
         raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
     if stops and model.tokenizer is None:
         raise ValueError("stop strings need a tokenizer (load_model(..., tokenizer=...))")
+    model = _as_engine_model(model, engine)
     ids = _tokenize(model, prompts)
+    model = _choose_engine(model, engine, max(len(p) for p in ids) + max_new_tokens)
+    if not isinstance(model, Model):
+        if batch_tokens is not None:
+            raise ValueError("batch_tokens applies to the ttc_fast engine; the hf engine runs one generate call "
+                             "per prompt (leave batch_tokens=None)")
+        from ttc_fast.runtime.hf_engine import generate_hf
+        return generate_hf(model, ids, n=n, max_new_tokens=max_new_tokens, temperature=float(temperature),
+                           top_p=float(top_p), top_k=top_k if top_k else None, min_p=min_p if min_p else None,
+                           stops=stops, seed=seed, progress=progress)
     if batch_tokens is None and model.device.type == "cuda":
         batch_tokens = default_batch_tokens(model, torch.cuda.mem_get_info(model.device)[0])
     window = model.arch.sliding_window
     if window is not None and max(len(p) for p in ids) + max_new_tokens > window:
         raise ValueError(f"prompt + max_new_tokens exceeds the model's sliding_window={window}; sliding-window "
-                         "attention is not implemented (full attention would differ from the checkpoint's)")
+                         "attention is not implemented (full attention would differ from the checkpoint's): load "
+                         "it with ttc_fast.load_hf_model for engine='hf' (ttc-fast eval --engine auto does)")
 
     P = len(ids)
     out_tokens: list[list[list[int]]] = [[[] for _ in range(n)] for _ in range(P)]
@@ -156,6 +180,41 @@ def generate(model: Model, prompts: str | Sequence[str] | Sequence[Sequence[int]
                    prefill_tokens=stats["prefill_tokens"], timings=timings)
 
 
+# ---- engine choice -----------------------------------------------------------------------------------------
+def _as_engine_model(model: Any, engine: str) -> Any:
+    """A ttc_fast Model or an HFModel (a bare transformers model is wrapped, weights shared)."""
+    if isinstance(model, Model):
+        if engine == "hf":
+            raise ValueError("engine='hf' needs a transformers model: ttc_fast.load_hf_model(path) or the "
+                             "PreTrainedModel itself, not a ttc_fast Model")
+        return model
+    from ttc_fast.runtime.hf_engine import HFModel
+    if isinstance(model, HFModel):
+        return model
+    if isinstance(model, torch.nn.Module) and callable(getattr(model, "generate", None)) \
+            and getattr(model, "config", None) is not None:
+        return HFModel(model)
+    raise TypeError(f"model must be a ttc_fast Model (load_model), an HFModel (load_hf_model) or a transformers "
+                    f"causal LM, got {type(model).__name__}")
+
+
+def _choose_engine(model: Any, engine: str, max_len: int) -> Any:
+    """Applies ``engine`` to an HFModel: the ttc_fast engine on its weights ("ttc_fast"; "auto" where it runs
+    them), else the HFModel itself (with a warning saying why, for "auto")."""
+    if isinstance(model, Model) or engine == "hf":
+        return model
+    from ttc_fast.runtime.hf_engine import engine_for, fallback
+    from ttc_fast.runtime.loading import load_model
+    if engine == "auto":
+        chosen, why = engine_for(model.config, max_len)
+        if chosen == "hf":
+            fallback(f"{type(model.model).__name__}: {why}")
+            return model
+    wrapped = load_model(model.model, tokenizer=model.tokenizer)
+    wrapped.eos_token_ids = list(model.eos_token_ids)
+    return wrapped
+
+
 # ---- helpers ----------------------------------------------------------------------------------------------
 def kv_bytes_per_token(model: Model) -> int:
     """Bytes of K and V that one token occupies in the cache, over all layers (model dtype)."""
@@ -182,7 +241,7 @@ def _tokenize(model: Model, prompts: Any) -> list[list[int]]:
         prompts = [prompts]
     if not isinstance(prompts, Sequence) or len(prompts) == 0:
         raise ValueError("prompts must be a non-empty list of strings or of token-id lists")
-    V = model.arch.vocab_size
+    V = model.arch.vocab_size if isinstance(model, Model) else model.vocab_size
     out = []
     for i, p in enumerate(prompts):
         if isinstance(p, str):
