@@ -31,6 +31,43 @@ constexpr int64_t kMaxDraws = int64_t{10} * 1000 * 1000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
+// Loader (2000), "Fast and accurate computation of binomial probabilities": the Stirling remainder
+// stirlerr(n) = log(n!) - log(sqrt(2 pi n) (n / e)^n) and the deviance bd0(x, m) = x log(x / m) + m - x.
+inline double stirlerr(int64_t n) {
+  constexpr double S0 = 1.0 / 12, S1 = 1.0 / 360, S2 = 1.0 / 1260, S3 = 1.0 / 1680, S4 = 1.0 / 1188;
+  if (n <= 0) return 0.0;
+  const double x = static_cast<double>(n);
+  if (n <= 15) return std::lgamma(x + 1.0) - (x + 0.5) * std::log(x) + x - 0.91893853320467274178;
+  const double x2 = x * x;
+  if (n > 500) return (S0 - S1 / x2) / x;
+  if (n > 80) return (S0 - (S1 - S2 / x2) / x2) / x;
+  if (n > 35) return (S0 - (S1 - (S2 - S3 / x2) / x2) / x2) / x;
+  return (S0 - (S1 - (S2 - (S3 - S4 / x2) / x2) / x2) / x2) / x;
+}
+inline double bd0(double x, double m) {
+  if (std::fabs(x - m) < 0.1 * (x + m)) {
+    double v = (x - m) / (x + m), sum = (x - m) * v, ej = 2.0 * x * v;
+    v *= v;
+    for (int j = 1; j < 1000; ++j) {
+      ej *= v;
+      const double next = sum + ej / (2 * j + 1);
+      if (next == sum) return next;
+      sum = next;
+    }
+    return sum;
+  }
+  return x * std::log(x / m) + m - x;
+}
+// log of the binomial pmf b(x; n, p) (q = 1 - p given separately, both > 0 here).
+inline double log_binom(int64_t x, int64_t n, double p, double q) {
+  const double nn = static_cast<double>(n);
+  if (x == 0) return n == 0 ? 0.0 : (p < 0.1 ? -bd0(nn, nn * q) - nn * p : nn * std::log(q));
+  if (x == n) return q < 0.1 ? -bd0(nn, nn * p) - nn * q : nn * std::log(p);
+  const double xx = static_cast<double>(x);
+  const double lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(xx, nn * p) - bd0(nn - xx, nn * q);
+  return lc - 0.5 * (1.83787706640934548356 + std::log(xx) + std::log1p(-xx / nn));  // 1/sqrt(2 pi x (n-x)/n)
+}
+
 // log(i!) for i = 0..n, and log C(a, b) from it (-inf outside 0 <= b <= a).
 class LogFactorial {
  public:
@@ -41,10 +78,17 @@ class LogFactorial {
     if (b < 0 || b > a || a < 0) return kNegInf;
     return t_[a] - t_[b] - t_[a - b];
   }
-  // Hypergeometric pmf: P(i of s draws come from pool 1) with pools r1, r2 (no replacement).
+  // Hypergeometric pmf: P(i of s draws come from pool 1) with pools r1, r2 (no replacement), to ~1e-15
+  // relative: hyp = b(i; r1, p) b(s - i; r2, p) / b(s; r1 + r2, p) with p = s / (r1 + r2), each binomial pmf by
+  // Loader's saddle-point form (the deviance bd0 and the Stirling remainder, no cancelling log-factorials);
+  // the lgamma differences of lchoose lose ~1e-16 x log(n!) (1e-12 at n = 10,000).
   double hyp(int64_t i, int64_t r1, int64_t r2, int64_t s) const {
     if (i < 0 || i > r1 || s - i < 0 || s - i > r2) return 0.0;
-    return std::exp(lchoose(r1, i) + lchoose(r2, s - i) - lchoose(r1 + r2, s));
+    const int64_t N = r1 + r2;
+    if (s == 0 || s == N) return 1.0;
+    const double p = static_cast<double>(s) / static_cast<double>(N);
+    const double q = static_cast<double>(N - s) / static_cast<double>(N);
+    return std::exp(log_binom(i, r1, p, q) + log_binom(s - i, r2, p, q) - log_binom(s, N, p, q));
   }
 
   // out[i - lo] = hyp(i; r1, r2, s) for i in [lo, hi] (caller keeps lo..hi inside the support): one exp at
@@ -334,7 +378,7 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
         const int64_t u = g.where[p];
         for (int64_t j = 0; j < K; ++j) per_problem[p * K + j] = vals[kidx[j] * U + u];
       }
-    }, 1024);
+    }, std::max<int64_t>(1024, (int64_t{1} << 20) / K));  // threads only for > 1M copied values each
   }
   return s;
 }
@@ -833,8 +877,8 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
   std::stable_sort(bysize.begin(), bysize.end(), [](const Competitor& p, const Competitor& q) {
     return p.size > q.size;
   });
-  std::vector<int64_t> active, svals;
-  std::vector<double> cond;
+  std::vector<int64_t> active, svals, hx(NK, -2);
+  std::vector<double> cond, hprev(NK, 0.0);
   std::vector<Competitor> competitive;
   size_t next = 0;
   int64_t x = order.empty() ? 0 : xlo[order[0]];
@@ -884,7 +928,18 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
       }
     }
     if (!skip)
-      for (size_t i = 0; i < active.size(); ++i) acc[active[i]] += lf.hyp(x, c, R, kneed[active[i]]) * cond[i];
+      for (size_t i = 0; i < active.size(); ++i) {
+        // h_k(x) from h_k(x - 1) by the ratio (c - x + 1)(k - x + 1) / (x (R - k + x)), re-anchored every 32 steps
+        const int64_t j = active[i], k = kneed[j];
+        double& h = hprev[j];
+        if (hx[j] == x - 1 && ((x - xlo[j]) & 31) != 0 && h > 1e-280)
+          h *= (static_cast<double>(c - x + 1) * static_cast<double>(k - x + 1)) /
+               (static_cast<double>(x) * static_cast<double>(R - k + x));
+        else
+          h = lf.hyp(x, c, R, k);
+        hx[j] = x;
+        acc[j] += h * cond[i];
+      }
     ++x;
   }
 }
@@ -1217,7 +1272,7 @@ inline void bootstrap_counts(int64_t P, int64_t b0, int64_t nb, uint64_t seed, d
       splitmix64(st);
       for (int64_t i = 0; i < P; ++i) row[bounded(st, static_cast<uint64_t>(P))] += 1.0;
     }
-  }, std::max<int64_t>(1, 65536 / P));
+  }, std::max<int64_t>(1, (int64_t{1} << 22) / P));  // threads only for > 4M draws each
 }
 
 }  // namespace ttc_fast
