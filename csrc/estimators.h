@@ -311,65 +311,89 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
     blocks.push_back({b, e});
     b = e;
   }
-  std::vector<double> vals(static_cast<size_t>(KU) * U);  // vals[r * U + u]: pass@kk[r] of pair u
-  parallel_for(static_cast<int64_t>(blocks.size()), num_threads, [&](int64_t bb, int64_t be) {
-    std::vector<double> q, pv, cc, nc;
-    for (int64_t bi = bb; bi < be; ++bi) {
-      const int64_t b = blocks[bi].first, m = blocks[bi].second - b, nn = g.un[b];
-      q.assign(m, 1.0);
-      pv.assign(m, 0.0);
-      cc.resize(m);
-      nc.resize(m);
-      for (int64_t i = 0; i < m; ++i) {
-        cc[i] = static_cast<double>(g.uc[b + i]);
-        nc[i] = static_cast<double>(nn - g.uc[b + i]);
-      }
-      double* qp = q.data();
-      double* pp = pv.data();
-      const double* cp = cc.data();
-      const double* ncp = nc.data();
-      int64_t r = 0;
-      const int64_t top = std::min(kmax, nn);
-      for (int64_t j = 0; j < top; ++j) {
-        if ((j & 63) == 63) poll_interrupt();
-        const double inv = 1.0 / static_cast<double>(nn - j), jd = static_cast<double>(j);
+  // Each block summarises its pairs at every needed k (count, mean and centred sum of squares, weighted by the
+  // multiplicities); the blocks are merged in order with the pairwise update of Chan, Golub & LeVeque, so the
+  // result does not depend on the threads. Groups of blocks bound the scratch memory (~32 MB); the (K, U) table
+  // of values exists only when per_problem values are asked for.
+  if (per_problem && static_cast<double>(KU) * static_cast<double>(U) > 2.5e8)
+    throw std::invalid_argument("per-problem pass@k needs distinct (n, c) pairs x ks <= 2.5e8, got " +
+                                std::to_string(U) + " x " + std::to_string(KU));
+  std::vector<double> vals(per_problem ? static_cast<size_t>(KU) * U : 0);  // vals[r * U + u]
+  const int64_t NB = static_cast<int64_t>(blocks.size());
+  const int64_t group = std::max<int64_t>(1, (int64_t{4} << 20) / (3 * KU));
+  std::vector<double> bw, bmean, bm2, gw(KU, 0.0), gmean(KU, 0.0), gm2(KU, 0.0);
+  for (int64_t g0 = 0; g0 < NB; g0 += group) {
+    const int64_t gn = std::min(group, NB - g0);
+    bw.assign(static_cast<size_t>(gn) * KU, 0.0);
+    bmean.assign(static_cast<size_t>(gn) * KU, 0.0);
+    bm2.assign(static_cast<size_t>(gn) * KU, 0.0);
+    parallel_for(gn, num_threads, [&](int64_t bb, int64_t be) {
+      std::vector<double> q, pv, cc, nc, wt;
+      for (int64_t gi = bb; gi < be; ++gi) {
+        const int64_t bi = g0 + gi;
+        const int64_t b = blocks[bi].first, m = blocks[bi].second - b, nn = g.un[b];
+        q.assign(m, 1.0);
+        pv.assign(m, 0.0);
+        cc.resize(m);
+        nc.resize(m);
+        wt.resize(m);
+        double W = 0.0;
         for (int64_t i = 0; i < m; ++i) {
-          const double t = qp[i] * cp[i] * inv;
-          const double qn = qp[i] * ((ncp[i] - jd) * inv);
-          const bool done = qn < 0x1p-54;
-          pp[i] = done ? 1.0 : pp[i] + t;
-          qp[i] = done ? 0.0 : qn;
+          cc[i] = static_cast<double>(g.uc[b + i]);
+          nc[i] = static_cast<double>(nn - g.uc[b + i]);
+          wt[i] = static_cast<double>(g.mult[b + i]);
+          W += wt[i];
         }
-        while (r < KU && kk[r] == j + 1) std::copy(pp, pp + m, vals.begin() + r++ * U + b);
+        double* qp = q.data();
+        double* pp = pv.data();
+        const double* cp = cc.data();
+        const double* ncp = nc.data();
+        const double* wp = wt.data();
+        int64_t r = 0;
+        const int64_t top = std::min(kmax, nn);
+        auto emit = [&](int64_t row) {
+          double sum = 0.0;
+          for (int64_t i = 0; i < m; ++i) sum += wp[i] * pp[i];
+          const double mu = sum / W;
+          double ss = 0.0;
+          for (int64_t i = 0; i < m; ++i) ss += wp[i] * (pp[i] - mu) * (pp[i] - mu);
+          bw[gi * KU + row] = W;
+          bmean[gi * KU + row] = mu;
+          bm2[gi * KU + row] = ss;
+          if (per_problem) std::copy(pp, pp + m, vals.begin() + row * U + b);
+        };
+        for (int64_t j = 0; j < top; ++j) {
+          if ((j & 63) == 63) poll_interrupt();
+          const double inv = 1.0 / static_cast<double>(nn - j), jd = static_cast<double>(j);
+          for (int64_t i = 0; i < m; ++i) {
+            const double t = qp[i] * cp[i] * inv;
+            const double qn = qp[i] * ((ncp[i] - jd) * inv);
+            const bool done = qn < 0x1p-54;
+            pp[i] = done ? 1.0 : pp[i] + t;
+            qp[i] = done ? 0.0 : qn;
+          }
+          while (r < KU && kk[r] == j + 1) emit(r++);
+        }
+        if (per_problem)  // k > n: NaN (lenient); the block's weight stays 0 there
+          for (; r < KU; ++r) std::fill(vals.begin() + r * U + b, vals.begin() + r * U + b + m, kNaN);
       }
-      for (; r < KU; ++r) std::fill(vals.begin() + r * U + b, vals.begin() + r * U + b + m, kNaN);  // k > n
-    }
-  }, std::max<int64_t>(1, 2000000 / (256 * (kmax + 1))));  // threads pay off above ~2M updates per chunk
-  // dataset summary per distinct k (two passes: mean, then centred squares)
-  std::vector<int64_t> cnt(KU, 0);
-  std::vector<double> mean(KU, 0.0), m2(KU, 0.0);
-  parallel_for(KU, num_threads, [&](int64_t rb, int64_t re) {
-    for (int64_t r = rb; r < re; ++r) {
-      poll_interrupt();
-      const double* v = vals.data() + r * U;
-      int64_t n_ok = 0;
-      double sum = 0.0;
-      for (int64_t u = 0; u < U; ++u)
-        if (!std::isnan(v[u])) { n_ok += g.mult[u]; sum += static_cast<double>(g.mult[u]) * v[u]; }
-      const double mu = n_ok ? sum / static_cast<double>(n_ok) : kNaN;
-      double ss = 0.0;
-      for (int64_t u = 0; u < U; ++u)
-        if (!std::isnan(v[u])) ss += static_cast<double>(g.mult[u]) * (v[u] - mu) * (v[u] - mu);
-      cnt[r] = n_ok;
-      mean[r] = mu;
-      m2[r] = ss;
-    }
-  }, std::max<int64_t>(1, 200000 / (U + 1)));
+    }, std::max<int64_t>(1, 2000000 / (256 * (kmax + 1))));  // threads pay off above ~2M updates per chunk
+    for (int64_t gi = 0; gi < gn; ++gi)  // merge in block order
+      for (int64_t r = 0; r < KU; ++r) {
+        const double wb = bw[gi * KU + r];
+        if (wb == 0.0) continue;
+        const double wa = gw[r], tot = wa + wb, d = bmean[gi * KU + r] - gmean[r];
+        gmean[r] += d * wb / tot;
+        gm2[r] += bm2[gi * KU + r] + d * d * wa * wb / tot;
+        gw[r] = tot;
+      }
+  }
   Summary s{std::vector<int64_t>(K), std::vector<double>(K), std::vector<double>(K)};
   for (int64_t j = 0; j < K; ++j) {
-    s.count[j] = cnt[kidx[j]];
-    s.mean[j] = mean[kidx[j]];
-    s.m2[j] = m2[kidx[j]];
+    const int64_t r = kidx[j];
+    s.count[j] = static_cast<int64_t>(gw[r]);
+    s.mean[j] = gw[r] > 0.0 ? gmean[r] : kNaN;
+    s.m2[j] = gm2[r];
   }
   if (per_problem) {
     parallel_for(P, num_threads, [&](int64_t b, int64_t e) {
