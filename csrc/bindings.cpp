@@ -162,6 +162,16 @@ py::tuple weighted_maj_at_k(I64 answers, F64 scores, U8 correct, I64 ks, int64_t
   return py::make_tuple(out, var);
 }
 
+py::array_t<double> bootstrap_means(F64 values, int64_t b0, int64_t nb, uint64_t seed, int threads) {
+  need_ndim(values, 2, "values");
+  if (nb < 0) throw std::invalid_argument("bootstrap_means: count must be >= 0");
+  const int64_t P = values.shape(0), K = values.shape(1);
+  auto out = matrix(nb, K);
+  double* o = out.mutable_data();
+  interruptible([&] { ttc_fast::bootstrap_means(values.data(), P, K, b0, nb, seed, o, threads); });
+  return out;
+}
+
 py::array_t<double> bootstrap_counts(int64_t P, int64_t b0, int64_t nb, uint64_t seed, int threads) {
   if (nb < 0) throw std::invalid_argument("bootstrap_counts: count must be >= 0");
   auto out = matrix(nb, P);
@@ -191,6 +201,10 @@ void bind_estimators(py::module_& m) {
         "num_threads"_a = 0,
         "Bootstrap resample counts of replicates first .. first+count-1 -> float64 (count, P); replicate b\n"
         "depends only on (seed, b).");
+  m.def("bootstrap_means", &est::bootstrap_means, "values"_a, "first"_a, "count"_a, "seed"_a = 0,
+        "num_threads"_a = 0,
+        "Means (NaN skipped) of the bootstrap replicates first .. first+count-1 of the rows of values (P, K)\n"
+        "-> (count, K), with the resample counts of bootstrap_counts.");
   m.def("max_draws", [] { return ttc_fast::kMaxDraws; }, "Largest draws weighted_maj_at_k accepts.");
 }
 

@@ -463,6 +463,13 @@ constexpr double kMajEps = 1e-21;
 
 // Which algorithm computes Cond_x (see maj_target); Auto picks the cheaper one per x from a cost model.
 enum class MajPath { Auto = 0, Dp = 1, Window = 2 };
+// The windowed path runs at a higher rate per counted operation than the dynamic programme (contiguous rows,
+// cached across x), so Auto prefers it unless its operation count is kWindowBias times larger (measured on
+// realistic, near-tie and flat structures, n = 64 .. 10,000).
+#ifndef TTC_FAST_WINDOW_BIAS
+#define TTC_FAST_WINDOW_BIAS 32.0
+#endif
+constexpr double kWindowBias = TTC_FAST_WINDOW_BIAS;
 
 namespace maj_detail {
 
@@ -945,7 +952,7 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
           bool window = path == MajPath::Window;
           if (path == MajPath::Auto)
             window = maj_detail::cost_window(x, competitive, R - rcomp, q, S, smin, smax) <
-                     maj_detail::cost_dp(x, competitive, R, q, S, smax);
+                     kWindowBias * maj_detail::cost_dp(x, competitive, R, q, S, smax);
           if (window) maj_detail::cond_window(x, competitive, R - rcomp, tie, svals, lf, sc, cond.data());
           else maj_detail::cond_dp(x, competitive, R, tie, svals, lf, sc, cond.data());
         }
@@ -1297,6 +1304,38 @@ inline void bootstrap_counts(int64_t P, int64_t b0, int64_t nb, uint64_t seed, d
       for (int64_t i = 0; i < P; ++i) row[bounded(st, static_cast<uint64_t>(P))] += 1.0;
     }
   }, std::max<int64_t>(1, (int64_t{1} << 22) / P));  // threads only for > 4M draws each
+}
+
+// Means of the same replicates directly: out[r, j] = sum_p count[r, p] v[p, j] / sum_p count[r, p] [v[p, j] not
+// NaN] (NaN entries skipped), for small problems where a matrix product's thread start-up costs more than the
+// work. values: (P, K) row-major; out: (nb, K).
+inline void bootstrap_means(const double* values, int64_t P, int64_t K, int64_t b0, int64_t nb, uint64_t seed,
+                            double* out, int num_threads) {
+  if (P < 1 || K < 1) throw std::invalid_argument("bootstrap needs a non-empty (problems, ks) matrix");
+  bool has_nan = false;
+  for (int64_t i = 0; i < P * K && !has_nan; ++i) has_nan = std::isnan(values[i]);
+  parallel_for(nb, num_threads, [&](int64_t b, int64_t e) {
+    std::vector<double> cnt(P), okc(has_nan ? K : 0);
+    for (int64_t r = b; r < e; ++r) {
+      poll_interrupt();
+      bootstrap_counts(P, b0 + r, 1, seed, cnt.data(), 1);
+      double* o = out + r * K;
+      std::fill(o, o + K, 0.0);
+      if (has_nan) std::fill(okc.begin(), okc.end(), 0.0);
+      for (int64_t p = 0; p < P; ++p) {
+        const double w = cnt[p];
+        if (w == 0.0) continue;
+        const double* v = values + p * K;
+        if (!has_nan) {
+          for (int64_t j = 0; j < K; ++j) o[j] += w * v[j];
+        } else {
+          for (int64_t j = 0; j < K; ++j)
+            if (!std::isnan(v[j])) { o[j] += w * v[j]; okc[j] += w; }
+        }
+      }
+      for (int64_t j = 0; j < K; ++j) o[j] = has_nan ? (okc[j] > 0.0 ? o[j] / okc[j] : kNaN) : o[j] / P;
+    }
+  }, std::max<int64_t>(1, (int64_t{1} << 22) / (P * K)));
 }
 
 }  // namespace ttc_fast

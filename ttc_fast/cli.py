@@ -440,7 +440,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ttc_fast._table import format_table
-    from ttc_fast.compare import compare
+    from ttc_fast.comparison import compare
 
     rec_a = _pick_record(args.log_a, args.step_a, "--step-a")
     rec_b = _pick_record(args.log_b, args.step_b, "--step-b")

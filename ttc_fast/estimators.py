@@ -270,11 +270,14 @@ def _seed64(seed: Any) -> int:
 def resample_means(values: np.ndarray, B: int, seed: int) -> np.ndarray:
     """``(B, K)`` means of B bootstrap resamples of the rows (problems) of ``values`` ``(P, K)``, NaN entries skipped.
 
-    Resample counts come from ``_C.bootstrap_counts`` (replicate b depends only on (seed, b)) in blocks of about
-    4 M counts, each block a matrix product, so memory stays ~32 MB plus the output.
+    Resample counts come from ``_C.bootstrap_counts`` (replicate b depends only on (seed, b)); small problems
+    (B x P x K <= 5e7) are summed directly in C++, larger ones in blocks of about 4 M counts, each block a matrix
+    product, so memory stays ~32 MB plus the output. Both give the same resamples.
     """
     P, K = values.shape
     B = _check_bootstrap(B, K)
+    if B * P * K <= 50_000_000:  # small: direct sums in C++ (a matrix product's thread start-up would dominate)
+        return _C.bootstrap_means(np.ascontiguousarray(values, dtype=np.float64), 0, B, _seed64(seed))
     ok = ~np.isnan(values)
     has_nan = not ok.all()
     vals = np.where(ok, values, 0.0) if has_nan else np.ascontiguousarray(values, dtype=np.float64)

@@ -149,7 +149,7 @@ class _ZOIB:
         return v, g
 
     def maximise(self, start: np.ndarray, lam: float = 0.0, K: float = 1.0) -> np.ndarray:
-        """argmax of loglik + lam * P * pass@K from ``start`` (L-BFGS-B, analytic gradient)."""
+        """argmax of loglik + lam * P * pass@K from ``start`` (SLSQP, analytic gradient)."""
         from scipy.optimize import minimize
 
         def f(th):
@@ -162,8 +162,9 @@ class _ZOIB:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = minimize(f, start, jac=True, method="L-BFGS-B", bounds=_BOUNDS,
-                           options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9})
+            # SLSQP: 4 parameters, box bounds, no BLAS calls (L-BFGS-B's BLAS threads cost 100x on shared cores)
+            res = minimize(f, start, jac=True, method="SLSQP", bounds=_BOUNDS,
+                           options={"maxiter": 500, "ftol": 1e-14})
         return res.x
 
     def fit(self) -> np.ndarray:
@@ -187,32 +188,32 @@ class _ZOIB:
         return best
 
     def profile_end(self, th_hat: np.ndarray, ll_hat: float, K: float, target: float, sign: float) -> float:
-        """pass@K at the end (sign +1: upper, -1: lower) of the profile-likelihood interval."""
-        th = th_hat.copy()
-        lo_lam, lo_th = 0.0, th_hat
-        lam, th_at = 1.0, None
-        for _ in range(60):  # grow lambda until the log-likelihood drops by `target`
-            th = self.maximise(lo_th, sign * lam, K)
-            if ll_hat - self.loglik(th, grad=False) >= target:
-                th_at = th
-                break
-            lo_lam, lo_th = lam, th
-            lam *= 4.0
-        if th_at is None:  # the bound of pass@K is reached within the interval
-            return self.pass_k(lo_th, K, grad=False)
-        hi_lam, hi_th = lam, th_at
-        for _ in range(40):  # bisection in log lambda
-            mid = math.sqrt(max(lo_lam, hi_lam / 1e6) * hi_lam) if lo_lam > 0 else hi_lam / 4.0
-            th = self.maximise(lo_th, sign * mid, K)
+        """pass@K at the end (sign +1: upper, -1: lower) of the profile-likelihood interval.
+
+        theta(lam) = argmax loglik + sign * lam * P * pass@K; its deficit d(lam) = loglik_hat - loglik(theta(lam))
+        grows like lam^2, so lam <- lam * sqrt(target / d) converges in a few steps; a bracket [lo, hi] with
+        d(lo) < target <= d(hi) keeps every step safe (bisection in log lam when the update leaves it)."""
+        lo, hi = 0.0, math.inf
+        lo_th, hi_th = th_hat, None
+        lam, th_start = 1.0 / math.sqrt(self.P), th_hat
+        for _ in range(80):
+            th = self.maximise(th_start, sign * lam, K)
             d = ll_hat - self.loglik(th, grad=False)
             if d >= target:
-                hi_lam, hi_th = mid, th
+                hi, hi_th = lam, th
             else:
-                lo_lam, lo_th = mid, th
-            if abs(d - target) < 1e-3 * target or hi_lam / max(lo_lam, 1e-300) < 1.0 + 1e-6:
+                lo, lo_th = lam, th
+            if abs(d - target) <= 0.005 * target or (hi < math.inf and hi / max(lo, 1e-300) < 1.0 + 1e-9):
                 break
-        v_lo, v_hi = self.pass_k(lo_th, K, grad=False), self.pass_k(hi_th, K, grad=False)
-        return max(v_lo, v_hi) if sign > 0 else min(v_lo, v_hi)
+            if lam > 1e12:  # pass@K reaches its bound inside the interval
+                break
+            step = lam * math.sqrt(target / d) if d > 1e-12 else lam * 16.0
+            if not lo < step < hi:
+                step = math.sqrt(lo * hi) if lo > 0 and hi < math.inf else (hi / 4.0 if hi < math.inf else lam * 16.0)
+            lam = step
+            th_start = lo_th if d >= target else th
+        vals = [self.pass_k(lo_th, K, grad=False)] + ([self.pass_k(hi_th, K, grad=False)] if hi_th is not None else [])
+        return max(vals) if sign > 0 else min(vals)
 
 
 def _extrapolate_pass(num_samples: Any, num_correct: Any, ks: np.ndarray, confidence: float) -> ExtrapolationResult:
@@ -280,34 +281,35 @@ def _maj_increment(sizes: list[np.ndarray], correct: list[np.ndarray], abst: np.
 
     For each problem: shares ~ Dirichlet(cluster counts, abstentions, theta); votes ~ Multinomial over the seen
     answers, abstention and the unseen mass (unseen answers never win); the first n of the K votes give maj@n."""
-    rng = np.random.default_rng(seed)
     P = len(sizes)
     inc = np.zeros((P, len(ks)))
     var = np.zeros((P, len(ks)))
     for i in range(P):
-        w = sizes[i].astype(np.float64)
+        rng = np.random.default_rng([seed, i])  # streams keyed by (seed, problem) and (seed, problem, K):
+        w = sizes[i].astype(np.float64)  # a K's value does not depend on the other ks asked for
         m = len(w)
         alpha = np.concatenate([w, [abst[i]] if abst[i] > 0 else [], [theta]])
         g = rng.standard_gamma(alpha, size=(draws, len(alpha)))
         shares = g / g.sum(axis=1, keepdims=True)
         base = rng.multinomial(int(n[i]), shares)  # (draws, categories)
-        v_n = _vote_credit(base[:, :m], correct[i], tie, rng)
+        v_n = _vote_credit(base[:, :m], correct[i], tie)
         if abstain == "vote" and abst[i] > 0:  # abstentions vote as one more wrong answer
-            v_n = _vote_credit(base[:, :m + 1], np.concatenate([correct[i], [False]]), tie, rng)
+            v_n = _vote_credit(base[:, :m + 1], np.concatenate([correct[i], [False]]), tie)
         for j, K in enumerate(ks):
-            extra = rng.multinomial(int(K - n[i]), shares) if K > n[i] else np.zeros_like(base)
+            rk = np.random.default_rng([seed, i, int(K)])
+            extra = rk.multinomial(int(K - n[i]), shares) if K > n[i] else np.zeros_like(base)
             tot = base + extra
             if abstain == "vote" and abst[i] > 0:
-                v_k = _vote_credit(tot[:, :m + 1], np.concatenate([correct[i], [False]]), tie, rng)
+                v_k = _vote_credit(tot[:, :m + 1], np.concatenate([correct[i], [False]]), tie)
             else:
-                v_k = _vote_credit(tot[:, :m], correct[i], tie, rng)
+                v_k = _vote_credit(tot[:, :m], correct[i], tie)
             d = v_k - v_n
             inc[i, j] = d.mean()
             var[i, j] = d.var(ddof=1) / draws if draws > 1 else 0.0
     return inc, var
 
 
-def _vote_credit(counts: np.ndarray, correct: np.ndarray, tie: str, rng: np.random.Generator) -> np.ndarray:
+def _vote_credit(counts: np.ndarray, correct: np.ndarray, tie: str) -> np.ndarray:
     """Credit of each row's plurality vote (counts (D, m), correct (m,)): the tie rule over the top clusters."""
     top = counts.max(axis=1, keepdims=True)
     winners = (counts == top) & (top > 0)
