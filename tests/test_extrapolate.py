@@ -68,6 +68,15 @@ def test_model_closed_form_and_params():
     assert np.all(r.stderr > 0) and np.all(np.diff(r.mean) > 0)
 
 
+def test_fit_p_value_flags_a_population_outside_the_model():
+    inside, outside = [], []
+    for s in range(6):
+        inside.append(sim.run(sim.SHAPES["U-shaped Beta(0.5, 0.5)"], 3000, N, 64, s)[0].params["fit_p_value"])
+        outside.append(sim.run(sim.HARD_SHAPES["logit-normal(-1.5, 2) (outside the model)"], 3000, N, 64, s)[0]
+                       .params["fit_p_value"])
+    assert np.median(outside) < 0.01 < np.median(inside), (inside, outside)
+
+
 def test_interval_shrinks_with_more_problems():
     shape = sim.SHAPES["U-shaped Beta(0.5, 0.5)"]
     w = [(lambda r: r.high[2] - r.low[2])(sim.run(shape, Pn, N, 4 * N, 1)[0]) for Pn in (200, 3200)]
@@ -105,11 +114,11 @@ def _true_maj(shares, K, rng, draws=4000):
 
 
 def test_maj_beyond_n_covers_the_truth():
-    # truth: maj@48 of the known answer shares (Monte Carlo, 4,000 votes per problem); 12 seeded runs
+    # truth: maj@48 of the known answer shares (Monte Carlo, 4,000 votes per problem); 10 seeded runs
     hits = 0
-    for seed in range(12):
+    for seed in range(10):
         rng = np.random.default_rng(900 + seed)
-        P_, n = 80, 12
+        P_, n = 60, 12
         shares = []
         ans = np.empty((P_, n), dtype=np.int64)
         for i in range(P_):
@@ -118,9 +127,9 @@ def test_maj_beyond_n_covers_the_truth():
             shares.append(s)
             ans[i] = rng.choice(4, size=n, p=s)
         t = np.mean([_true_maj(s, 48, rng) for s in shares])
-        r = extrapolate("maj", [48], answers=ans, correct=ans == 0, draws=300, seed=seed)
+        r = extrapolate("maj", [48], answers=ans, correct=ans == 0, draws=200, seed=seed)
         hits += r.low[0] <= t <= r.high[0]
-    assert hits >= 10, hits
+    assert hits >= 8, hits  # a 95% interval misses 3 of 10 with probability ~1%
 
 
 @pytest.mark.parametrize("kwargs,err,match", [

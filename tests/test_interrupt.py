@@ -39,7 +39,7 @@ except KeyboardInterrupt:
 """
 
 
-def _interrupt(setup: str, call: str, wait: float = 0.4, measure: bool = False, timeout: float = 120.0):
+def _interrupt(setup: str, call: str, wait: float = 0.3, measure: bool = False, timeout: float = 120.0):
     """Runs ``call`` in a child, sends SIGINT ``wait`` s after it starts; returns (status, seconds from the signal
     to the child's report, the uninterrupted duration or -1)."""
     code = _CHILD.format(setup=setup, call=call, measure=measure)
