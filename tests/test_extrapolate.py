@@ -2,12 +2,11 @@
 simulation with known truth (tests/_extrap_sim.py), the model's closed form, maj@K, bad input.
 
 Tolerances: agreement within 2 standard errors of the exact estimator; coverage at K = 4n >= 93% over 200 seeds
-per shape (1,000 problems) in the slow test (binomial sd of a 95% rate over 200 runs: 1.5 points), and >= 85% over 40 seeds by
-default (a guard against gross failure: a true rate of 95% gives < 85% with probability ~0.2%).
+per shape (1,000 problems) in the slow test (binomial sd of a 95% rate over 200 runs: 1.5 points), and >= 85%
+over 40 seeds by default (a guard against gross failure: a true rate of 95% gives < 85% with probability ~0.2%).
 """
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 

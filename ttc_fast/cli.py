@@ -386,7 +386,7 @@ def _cmd_estimate(args) -> int:
 _PARSERS.append(_add_estimate_parser)
 
 
-# ---- compare (ttc_fast/compare.py) ----------------------------------------------------------------------------
+# ---- compare (ttc_fast/comparison.py) -------------------------------------------------------------------------
 def _add_compare_parser(sub) -> None:
     p = sub.add_parser(
         "compare", help="paired difference of two evaluations (a - b) at every K, with simultaneous bands",
