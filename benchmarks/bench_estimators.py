@@ -96,7 +96,7 @@ def test_pass_at_k(benchmark, pass_data, impl):
     if impl == "ttc_fast_public":  # the public function with its input checks, ks=None = every k
         import ttc_fast
         benchmark.extra_info["ks"] = PASS_N
-        mean = benchmark.pedantic(lambda: ttc_fast.pass_at_k(n, c).mean, rounds=9, warmup_rounds=1)
+        mean = benchmark.pedantic(lambda: ttc_fast.pass_at_k(n, c).mean, rounds=25, warmup_rounds=2)
         np.testing.assert_allclose(mean, pass_at_k_numpy(n, c, PASS_N), atol=1e-12)
     elif impl.startswith("ttc_fast"):
         threads = 1 if impl.endswith("1thread") else 0
