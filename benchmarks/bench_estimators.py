@@ -85,17 +85,24 @@ def pass_data():
     return n, c
 
 
-@pytest.mark.parametrize("impl", ["ttc_fast", "ttc_fast_1thread", "numpy_vectorised", "harness_loop"])
+@pytest.mark.parametrize("impl", ["ttc_fast", "ttc_fast_1thread", "ttc_fast_public", "numpy_vectorised",
+                                  "harness_loop"])
 def test_pass_at_k(benchmark, pass_data, impl):
     n, c = pass_data
     ks_all = np.arange(1, PASS_N + 1, dtype=np.int64)
     pow2 = [2 ** i for i in range(PASS_N.bit_length()) if 2 ** i <= PASS_N // 2 + 1]
     benchmark.group = f"pass@k P={PASS_P} n={PASS_N}"
     benchmark.extra_info.update(problems=PASS_P, n=PASS_N, scale=1)
-    if impl.startswith("ttc_fast"):
+    if impl == "ttc_fast_public":  # the public function with its input checks, ks=None = every k
+        import ttc_fast
+        benchmark.extra_info["ks"] = PASS_N
+        mean = benchmark.pedantic(lambda: ttc_fast.pass_at_k(n, c).mean, rounds=25, warmup_rounds=2)
+        np.testing.assert_allclose(mean, pass_at_k_numpy(n, c, PASS_N), atol=1e-12)
+    elif impl.startswith("ttc_fast"):
         threads = 1 if impl.endswith("1thread") else 0
         benchmark.extra_info["ks"] = PASS_N
-        mean = benchmark.pedantic(lambda: _C.pass_at_k(n, c, ks_all, False, False, threads)[0], rounds=5)
+        mean = benchmark.pedantic(lambda: _C.pass_at_k(n, c, ks_all, False, False, threads)[0], rounds=9,
+                                  warmup_rounds=1)
         np.testing.assert_allclose(mean, pass_at_k_numpy(n, c, PASS_N), atol=1e-12)
     elif impl == "numpy_vectorised":
         benchmark.extra_info["ks"] = PASS_N
@@ -160,3 +167,37 @@ def test_maj_at_k_scaling_n(benchmark, n):
     benchmark.extra_info.update(problems=100, n=n)
     benchmark.pedantic(_C.maj_at_k, args=(answers, correct.astype(np.uint8), np.arange(1, n + 1, dtype=np.int64),
                                           0, 0, False, 0), rounds=1)
+
+
+# ---- maj@k at large n (issue 14): one problem, every k, one thread ------------------------------------------
+
+def _structure(name: str, n: int) -> list[int]:
+    """Cluster sizes (the correct one first) of one problem with n samples."""
+    if name == "realistic 40/30/10 + singletons":
+        big = [int(0.4 * n), int(0.3 * n), int(0.1 * n)]
+        return big + [1] * (n - sum(big))
+    if name == "3-way near tie":
+        return [n // 3 + 10, n // 3, n - 2 * (n // 3) - 10]
+    if name == "4-way near tie":
+        return [n // 4 + 5, n // 4, n // 4, n - 3 * (n // 4) - 5]
+    return [2] * (n // 2)  # "flat: n/2 answers of 2 samples" (the correct one among them)
+
+
+LARGE_N = [1000] if CI else [1000, 4000, 10000]
+STRUCTURES = ["realistic 40/30/10 + singletons", "3-way near tie", "4-way near tie", "flat: n/2 answers of 2"]
+
+
+@pytest.mark.parametrize("n", LARGE_N)
+@pytest.mark.parametrize("structure", STRUCTURES)
+@pytest.mark.parametrize("which", ["all k", "k = 1", "k = n/2"])
+def test_maj_at_k_large_n(benchmark, n, structure, which):
+    if structure.startswith("flat") and n > 2000 and which == "all k":
+        pytest.skip("flat spreads of many equal answers cost ~n^3: minutes at n = 4,000 and beyond (README)")
+    sizes = np.array([_structure(structure, n)], dtype=np.int64)
+    correct = np.zeros_like(sizes, dtype=np.uint8)
+    correct[0, 0] = 1
+    ks = {"all k": np.arange(1, n + 1), "k = 1": np.array([1]), "k = n/2": np.array([n // 2])}[which]
+    benchmark.group = f"maj@k one problem, {which} (one thread)"
+    benchmark.extra_info.update(n=n, structure=structure, ks=len(ks))
+    benchmark.pedantic(_C.maj_at_k_counts, args=(sizes, correct, None, ks.astype(np.int64), 0, 0, False, 1),
+                       rounds=1 if n >= 4000 else 3)

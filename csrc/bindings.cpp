@@ -19,6 +19,30 @@
 
 namespace py = pybind11;
 
+// ---- Ctrl-C for every long loop --------------------------------------------------------------------
+// interruptible(fn) runs fn with the GIL released inside a ttc_fast::InterruptScope whose check takes the
+// GIL and runs PyErr_CheckSignals on this (the calling) thread, at most every 20 ms while the loops poll.
+// When a signal handler raised (KeyboardInterrupt for SIGINT), the loops stop with ttc_fast::Interrupted
+// and that Python exception propagates unchanged. Calls from non-main threads never see signals (Python
+// runs handlers on the main thread only), so they simply run to the end.
+namespace {
+bool python_signal_raised(void*) {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+template <class Fn>
+void interruptible(Fn&& fn) {
+  ttc_fast::InterruptScope scope(&python_signal_raised, nullptr);
+  try {
+    py::gil_scoped_release release;
+    fn();
+  } catch (const ttc_fast::Interrupted&) {
+    throw py::error_already_set();  // the exception the signal handler set (the GIL is held again here)
+  }
+}
+}  // namespace
+
 // ---- estimators (estimators.h) -------------------------------------------------------------------
 namespace est {
 using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
@@ -58,15 +82,18 @@ py::tuple pass_at_k(I64 n, I64 c, I64 ks, bool lenient, bool per_problem, int th
     per = arr;
   }
   ttc_fast::Summary s;
-  {
-    py::gil_scoped_release release;
-    s = ttc_fast::pass_at_k(n.data(), c.data(), P, ks.data(), K, lenient, per_ptr, threads);
-  }
+  interruptible([&] { s = ttc_fast::pass_at_k(n.data(), c.data(), P, ks.data(), K, lenient, per_ptr, threads); });
   return py::make_tuple(py::array_t<double>(K, s.mean.data()), py::array_t<double>(K, s.m2.data()),
                         py::array_t<int64_t>(K, s.count.data()), per);
 }
 
-py::array_t<double> maj_at_k(I64 answers, U8 correct, I64 ks, int tie, int abstain, bool lenient, int threads) {
+ttc_fast::MajPath path_of(int p) {
+  if (p < 0 || p > 2) throw std::invalid_argument("path must be 0 (auto), 1 (dp) or 2 (window)");
+  return static_cast<ttc_fast::MajPath>(p);
+}
+
+py::array_t<double> maj_at_k(I64 answers, U8 correct, I64 ks, int tie, int abstain, bool lenient, int threads,
+                             int path) {
   need_ndim(answers, 2, "answers");
   need_ndim(ks, 1, "ks");
   need_same_shape(answers, correct, "answers", "correct");
@@ -75,13 +102,13 @@ py::array_t<double> maj_at_k(I64 answers, U8 correct, I64 ks, int tie, int absta
   double* o = out.mutable_data();
   const auto t = tie_of(tie);
   const auto a = abstain_of(abstain);
-  py::gil_scoped_release release;
-  ttc_fast::maj_at_k(answers.data(), correct.data(), P, N, ks.data(), K, t, a, lenient, o, threads);
+  const auto mp = path_of(path);
+  interruptible([&] { ttc_fast::maj_at_k(answers.data(), correct.data(), P, N, ks.data(), K, t, a, lenient, o, threads, mp); });
   return out;
 }
 
 py::array_t<double> maj_at_k_counts(I64 sizes, U8 correct, std::optional<I64> abst, I64 ks, int tie, int abstain,
-                                    bool lenient, int threads) {
+                                    bool lenient, int threads, int path) {
   need_ndim(sizes, 2, "cluster_sizes");
   need_ndim(ks, 1, "ks");
   need_same_shape(sizes, correct, "cluster_sizes", "cluster_correct");
@@ -95,8 +122,10 @@ py::array_t<double> maj_at_k_counts(I64 sizes, U8 correct, std::optional<I64> ab
   const int64_t* ab = abst ? abst->data() : nullptr;
   const auto t = tie_of(tie);
   const auto a = abstain_of(abstain);
-  py::gil_scoped_release release;
-  ttc_fast::maj_at_k_counts(sizes.data(), correct.data(), ab, P, M, ks.data(), K, t, a, lenient, o, threads);
+  const auto mp = path_of(path);
+  interruptible([&] {
+    ttc_fast::maj_at_k_counts(sizes.data(), correct.data(), ab, P, M, ks.data(), K, t, a, lenient, o, threads, mp);
+  });
   return out;
 }
 
@@ -112,8 +141,7 @@ py::array_t<double> best_of_k(F64 scores, U8 correct, std::optional<I64> lens, I
   auto out = matrix(P, K);
   double* o = out.mutable_data();
   const int64_t* ln = lens ? lens->data() : nullptr;
-  py::gil_scoped_release release;
-  ttc_fast::best_of_k(scores.data(), correct.data(), ln, P, N, ks.data(), K, lenient, o, threads);
+  interruptible([&] { ttc_fast::best_of_k(scores.data(), correct.data(), ln, P, N, ks.data(), K, lenient, o, threads); });
   return out;
 }
 
@@ -127,12 +155,29 @@ py::tuple weighted_maj_at_k(I64 answers, F64 scores, U8 correct, I64 ks, int64_t
   auto out = matrix(P, K), var = matrix(P, K);
   double* o = out.mutable_data();
   double* v = var.mutable_data();
-  {
-    py::gil_scoped_release release;
+  interruptible([&] {
     ttc_fast::weighted_maj_at_k(answers.data(), scores.data(), correct.data(), P, N, ks.data(), K, draws, seed,
                                 lenient, o, v, threads);
-  }
+  });
   return py::make_tuple(out, var);
+}
+
+py::array_t<double> bootstrap_means(F64 values, int64_t b0, int64_t nb, uint64_t seed, int threads) {
+  need_ndim(values, 2, "values");
+  if (nb < 0) throw std::invalid_argument("bootstrap_means: count must be >= 0");
+  const int64_t P = values.shape(0), K = values.shape(1);
+  auto out = matrix(nb, K);
+  double* o = out.mutable_data();
+  interruptible([&] { ttc_fast::bootstrap_means(values.data(), P, K, b0, nb, seed, o, threads); });
+  return out;
+}
+
+py::array_t<double> bootstrap_counts(int64_t P, int64_t b0, int64_t nb, uint64_t seed, int threads) {
+  if (nb < 0) throw std::invalid_argument("bootstrap_counts: count must be >= 0");
+  auto out = matrix(nb, P);
+  double* o = out.mutable_data();
+  interruptible([&] { ttc_fast::bootstrap_counts(P, b0, nb, seed, o, threads); });
+  return out;
 }
 }  // namespace est
 
@@ -142,15 +187,25 @@ void bind_estimators(py::module_& m) {
         "per_problem"_a = false, "num_threads"_a = 0,
         "pass@k for every k in ks -> (mean (K,), m2 (K,), count (K,), per_problem (P, K) or None).");
   m.def("maj_at_k", &est::maj_at_k, "answers"_a, "correct"_a, "ks"_a, "tie"_a = 0, "abstain"_a = 0,
-        "lenient"_a = false, "num_threads"_a = 0, "Exact maj@k per problem -> (P, K).");
+        "lenient"_a = false, "num_threads"_a = 0, "path"_a = 0,
+        "Exact maj@k per problem -> (P, K). path: 0 auto, 1 dynamic programme, 2 windowed levels (tests).");
   m.def("maj_at_k_counts", &est::maj_at_k_counts, "cluster_sizes"_a, "cluster_correct"_a, "abstentions"_a, "ks"_a,
-        "tie"_a = 0, "abstain"_a = 0, "lenient"_a = false, "num_threads"_a = 0,
-        "Exact maj@k per problem from cluster counts -> (P, K).");
+        "tie"_a = 0, "abstain"_a = 0, "lenient"_a = false, "num_threads"_a = 0, "path"_a = 0,
+        "Exact maj@k per problem from cluster counts -> (P, K) (path as maj_at_k).");
   m.def("best_of_k", &est::best_of_k, "scores"_a, "correct"_a, "lengths"_a, "ks"_a, "lenient"_a = false,
         "num_threads"_a = 0, "Exact best-of-k per problem (random tie-break) -> (P, K).");
   m.def("weighted_maj_at_k", &est::weighted_maj_at_k, "answers"_a, "scores"_a, "correct"_a, "ks"_a,
         "draws"_a = 1000, "seed"_a = 0, "lenient"_a = false, "num_threads"_a = 0,
         "Reward-weighted majority by Monte Carlo -> (values (P, K), mc_variance (P, K)).");
+  m.def("bootstrap_counts", &est::bootstrap_counts, "num_problems"_a, "first"_a, "count"_a, "seed"_a = 0,
+        "num_threads"_a = 0,
+        "Bootstrap resample counts of replicates first .. first+count-1 -> float64 (count, P); replicate b\n"
+        "depends only on (seed, b).");
+  m.def("bootstrap_means", &est::bootstrap_means, "values"_a, "first"_a, "count"_a, "seed"_a = 0,
+        "num_threads"_a = 0,
+        "Means (NaN skipped) of the bootstrap replicates first .. first+count-1 of the rows of values (P, K)\n"
+        "-> (count, K), with the resample counts of bootstrap_counts.");
+  m.def("max_draws", [] { return ttc_fast::kMaxDraws; }, "Largest draws weighted_maj_at_k accepts.");
 }
 
 // ---- FLOP accounting (flops.h) -------------------------------------------------------------------
@@ -244,10 +299,7 @@ void bind_flops(py::module_& m) {
           py::array_t<double> out(std::vector<py::ssize_t>(shape.begin(), shape.end()));
           const auto strides = strided(in);
           double* o = out.mutable_data();
-          {
-            py::gil_scoped_release release;
-            inference_flops_grid(t, shared, shape, strides, o, threads);
-          }
+          interruptible([&] { inference_flops_grid(t, shared, shape, strides, o, threads); });
           return out;
         },
         py::arg("shape"), py::arg("convention"), py::arg("prompt_len"), py::arg("gen_len"), py::arg("k"),
@@ -265,10 +317,7 @@ void bind_flops(py::module_& m) {
           py::array_t<double> qn(net ? pshape : std::vector<py::ssize_t>(pshape.size(), 0));
           const auto strides = strided(in);
           double *qo = q.mutable_data(), *qno = net ? qn.mutable_data() : nullptr;
-          {
-            py::gil_scoped_release release;
-            break_even_grid(t, conv, full_tokens, seq_len, shared, shape, strides, qo, qno, threads);
-          }
+          interruptible([&] { break_even_grid(t, conv, full_tokens, seq_len, shared, shape, strides, qo, qno, threads); });
           if (!net) return py::make_tuple(q, q);
           return py::make_tuple(q, qn);
         },
@@ -306,10 +355,7 @@ void bind_philox(py::module_& m) {
         const int64_t* s = seeds.data();
         const int64_t* o = offsets.data();
         float* dst = result.mutable_data();
-        {
-          py::gil_scoped_release release;
-          ttc_fast::philox_uniform_rows(s, o, B, V, dst, num_threads);
-        }
+        interruptible([&] { ttc_fast::philox_uniform_rows(s, o, B, V, dst, num_threads); });
         return result;
       },
       py::arg("seeds"), py::arg("offsets"), py::arg("V"), py::arg("out") = py::none(), py::arg("num_threads") = 0,
@@ -331,10 +377,9 @@ void bind_philox(py::module_& m) {
         const float *zp = z.data(), *tp = thr.data();
         const int64_t *sp = seeds.data(), *op = offsets.data();
         int64_t* out = tokens.mutable_data();
-        {
-          py::gil_scoped_release release;
+        interruptible([&] {
           ttc_fast::gumbel_argmax_rows(zp, tp, sp, op, B, V, out, ttc_fast::BatchLog{}, prune, num_threads);
-        }
+        });
         return tokens;
       },
       py::arg("z"), py::arg("thr"), py::arg("seeds"), py::arg("offsets"), py::arg("prune") = true,
@@ -355,10 +400,7 @@ void bind_philox(py::module_& m) {
         const float *zp = z.data(), *pp = p.data(), *lp = log_min_p.data();
         const int64_t* kp = k.data();
         float* out = thr.mutable_data();
-        {
-          py::gil_scoped_release release;
-          ttc_fast::sample_thresholds(zp, kp, pp, lp, B, V, out, num_threads);
-        }
+        interruptible([&] { ttc_fast::sample_thresholds(zp, kp, pp, lp, B, V, out, num_threads); });
         return thr;
       },
       py::arg("z"), py::arg("k"), py::arg("p"), py::arg("log_min_p"), py::arg("num_threads") = 0,
@@ -406,10 +448,7 @@ void bind_vote(py::module_& m) {
         const int64_t* a = answer_ids.data();
         int64_t *w = winner.mutable_data(), *wc = winner_count.mutable_data(), *r = runner.mutable_data(),
                 *ab = abst.mutable_data(), *ci = ids.mutable_data(), *cs = sizes.mutable_data();
-        {
-          py::gil_scoped_release release;
-          ttc_fast::vote_rows(a, P, N, w, wc, r, ci, cs, ab, num_threads);
-        }
+        interruptible([&] { ttc_fast::vote_rows(a, P, N, w, wc, r, ci, cs, ab, num_threads); });
         return py::make_tuple(winner, winner_count, runner, ids, sizes, abst);
       },
       py::arg("answer_ids"), py::arg("num_threads") = 0,

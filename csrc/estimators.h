@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -25,8 +26,47 @@ namespace ttc_fast {
 // Size limits that keep tables bounded (pass@k: O(n) memory per distinct pair; maj@k: O(n) tables, ~O(n^2) work).
 constexpr int64_t kMaxPassSamples = int64_t{100} * 1000 * 1000;
 constexpr int64_t kMaxVoteSamples = int64_t{10} * 1000 * 1000;
+// Monte Carlo draws per problem and k of weighted_maj_at_k (its Monte Carlo error is <= 0.5/sqrt(draws)).
+constexpr int64_t kMaxDraws = int64_t{10} * 1000 * 1000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// Loader (2000), "Fast and accurate computation of binomial probabilities": the Stirling remainder
+// stirlerr(n) = log(n!) - log(sqrt(2 pi n) (n / e)^n) and the deviance bd0(x, m) = x log(x / m) + m - x.
+inline double stirlerr(int64_t n) {
+  constexpr double S0 = 1.0 / 12, S1 = 1.0 / 360, S2 = 1.0 / 1260, S3 = 1.0 / 1680, S4 = 1.0 / 1188;
+  if (n <= 0) return 0.0;
+  const double x = static_cast<double>(n);
+  if (n <= 15) return std::lgamma(x + 1.0) - (x + 0.5) * std::log(x) + x - 0.91893853320467274178;
+  const double x2 = x * x;
+  if (n > 500) return (S0 - S1 / x2) / x;
+  if (n > 80) return (S0 - (S1 - S2 / x2) / x2) / x;
+  if (n > 35) return (S0 - (S1 - (S2 - S3 / x2) / x2) / x2) / x;
+  return (S0 - (S1 - (S2 - (S3 - S4 / x2) / x2) / x2) / x2) / x;
+}
+inline double bd0(double x, double m) {
+  if (std::fabs(x - m) < 0.1 * (x + m)) {
+    double v = (x - m) / (x + m), sum = (x - m) * v, ej = 2.0 * x * v;
+    v *= v;
+    for (int j = 1; j < 1000; ++j) {
+      ej *= v;
+      const double next = sum + ej / (2 * j + 1);
+      if (next == sum) return next;
+      sum = next;
+    }
+    return sum;
+  }
+  return x * std::log(x / m) + m - x;
+}
+// log of the binomial pmf b(x; n, p) (q = 1 - p given separately, both > 0 here).
+inline double log_binom(int64_t x, int64_t n, double p, double q) {
+  const double nn = static_cast<double>(n);
+  if (x == 0) return n == 0 ? 0.0 : (p < 0.1 ? -bd0(nn, nn * q) - nn * p : nn * std::log(q));
+  if (x == n) return q < 0.1 ? -bd0(nn, nn * p) - nn * q : nn * std::log(p);
+  const double xx = static_cast<double>(x);
+  const double lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(xx, nn * p) - bd0(nn - xx, nn * q);
+  return lc - 0.5 * (1.83787706640934548356 + std::log(xx) + std::log1p(-xx / nn));  // 1/sqrt(2 pi x (n-x)/n)
+}
 
 // log(i!) for i = 0..n, and log C(a, b) from it (-inf outside 0 <= b <= a).
 class LogFactorial {
@@ -38,10 +78,17 @@ class LogFactorial {
     if (b < 0 || b > a || a < 0) return kNegInf;
     return t_[a] - t_[b] - t_[a - b];
   }
-  // Hypergeometric pmf: P(i of s draws come from pool 1) with pools r1, r2 (no replacement).
+  // Hypergeometric pmf: P(i of s draws come from pool 1) with pools r1, r2 (no replacement), to ~1e-15
+  // relative: hyp = b(i; r1, p) b(s - i; r2, p) / b(s; r1 + r2, p) with p = s / (r1 + r2), each binomial pmf by
+  // Loader's saddle-point form (the deviance bd0 and the Stirling remainder, no cancelling log-factorials);
+  // the lgamma differences of lchoose lose ~1e-16 x log(n!) (1e-12 at n = 10,000).
   double hyp(int64_t i, int64_t r1, int64_t r2, int64_t s) const {
     if (i < 0 || i > r1 || s - i < 0 || s - i > r2) return 0.0;
-    return std::exp(lchoose(r1, i) + lchoose(r2, s - i) - lchoose(r1 + r2, s));
+    const int64_t N = r1 + r2;
+    if (s == 0 || s == N) return 1.0;
+    const double p = static_cast<double>(s) / static_cast<double>(N);
+    const double q = static_cast<double>(N - s) / static_cast<double>(N);
+    return std::exp(log_binom(i, r1, p, q) + log_binom(s - i, r2, p, q) - log_binom(s, N, p, q));
   }
 
   // out[i - lo] = hyp(i; r1, r2, s) for i in [lo, hi] (caller keeps lo..hi inside the support): one exp at
@@ -58,6 +105,71 @@ class LogFactorial {
     for (int64_t i = mode; i > lo; --i)
       out[i - 1 - lo] = out[i - lo] * (static_cast<double>(i) * static_cast<double>(r2 - s + i)) /
                         (static_cast<double>(r1 - i + 1) * static_cast<double>(s - i + 1));
+  }
+
+  // The significant part of hyp(.; r1, r2, s) inside [lo, hi] (clipped to the support): the values >= eps
+  // for i = first..last go to out (resized); returns {first, last}, first > last when none reaches eps.
+  // One exp at the clamped mode, then ratio recurrences outwards while the values stay >= eps (the pmf
+  // is unimodal, so everything left out is below eps). tmp: scratch.
+  std::pair<int64_t, int64_t> hyp_window(int64_t r1, int64_t r2, int64_t s, int64_t lo, int64_t hi, double eps,
+                                         std::vector<double>& out, std::vector<double>& tmp) const {
+    lo = std::max(lo, std::max<int64_t>(0, s - r2));
+    hi = std::min(hi, std::min(r1, s));
+    out.clear();
+    if (hi < lo) return {1, 0};
+    int64_t mode = static_cast<int64_t>((static_cast<double>(s) + 1.0) * (r1 + 1.0) / (r1 + r2 + 2.0));
+    mode = std::min(hi, std::max(lo, mode));
+    const double v0 = hyp(mode, r1, r2, s);
+    if (!(v0 >= eps)) return {1, 0};
+    tmp.clear();  // below the mode, nearest first
+    double v = v0;
+    int64_t first = mode;
+    for (int64_t i = mode; i > lo; --i) {
+      v *= (static_cast<double>(i) * static_cast<double>(r2 - s + i)) /
+           (static_cast<double>(r1 - i + 1) * static_cast<double>(s - i + 1));
+      if (!(v >= eps)) break;
+      tmp.push_back(v);
+      first = i - 1;
+    }
+    out.assign(tmp.rbegin(), tmp.rend());
+    out.push_back(v0);
+    v = v0;
+    int64_t last = mode;
+    for (int64_t i = mode; i < hi; ++i) {
+      v *= (static_cast<double>(r1 - i) * static_cast<double>(s - i)) /
+           (static_cast<double>(i + 1) * static_cast<double>(r2 - s + i + 1));
+      if (!(v >= eps)) break;
+      out.push_back(v);
+      last = i + 1;
+    }
+    return {first, last};
+  }
+  // Bounds of hyp_window without the values.
+  std::pair<int64_t, int64_t> hyp_bounds(int64_t r1, int64_t r2, int64_t s, int64_t lo, int64_t hi,
+                                         double eps) const {
+    lo = std::max(lo, std::max<int64_t>(0, s - r2));
+    hi = std::min(hi, std::min(r1, s));
+    if (hi < lo) return {1, 0};
+    int64_t mode = static_cast<int64_t>((static_cast<double>(s) + 1.0) * (r1 + 1.0) / (r1 + r2 + 2.0));
+    mode = std::min(hi, std::max(lo, mode));
+    const double v0 = hyp(mode, r1, r2, s);
+    if (!(v0 >= eps)) return {1, 0};
+    double v = v0;
+    int64_t first = mode, last = mode;
+    for (int64_t i = mode; i > lo; --i) {
+      v *= (static_cast<double>(i) * static_cast<double>(r2 - s + i)) /
+           (static_cast<double>(r1 - i + 1) * static_cast<double>(s - i + 1));
+      if (!(v >= eps)) break;
+      first = i - 1;
+    }
+    v = v0;
+    for (int64_t i = mode; i < hi; ++i) {
+      v *= (static_cast<double>(r1 - i) * static_cast<double>(s - i)) /
+           (static_cast<double>(i + 1) * static_cast<double>(r2 - s + i + 1));
+      if (!(v >= eps)) break;
+      last = i + 1;
+    }
+    return {first, last};
   }
 
  private:
@@ -101,16 +213,76 @@ inline void check_k_le_n(int64_t k, int64_t n, int64_t p, bool lenient, const ch
 }
 
 // ---- pass@k ------------------------------------------------------------------------------------
-// pass@k = 1 - C(n-c, k)/C(n, k) = 1 - prod_{j<k} (1 - c/(n-j)); summed in log space with log1p and
-// finished with -expm1, so tiny values keep full relative precision. The dataset mean depends only on
-// the histogram of (n, c) pairs, so each distinct pair is evaluated once (O(n) for all k).
+// pass@k = 1 - C(n-c, k)/C(n, k). With q_k = C(n-c, k)/C(n, k) the curve for every k comes from two
+// multiplicative recurrences with no transcendental function:
+//   t_j = q_j * c / (n - j),   pass_{j+1} = pass_j + t_j,   q_{j+1} = q_j * (n - c - j) / (n - j),
+// pass_0 = 0, q_0 = 1. pass is a sum of non-negative terms, so it is monotone in k and small values keep
+// their relative precision (pass@1 = c/n to half an ulp); the rounding error grows at most linearly in k
+// (~k ulp). Once q < 2^-54, 1 - q rounds to 1 and the curve is set to exactly 1 (no subnormal arithmetic).
+// The dataset mean depends only on the histogram of (n, c) pairs: each distinct pair is evaluated once,
+// pairs with the same n side by side so the loop over c vectorises. Cost: (distinct pairs) x (largest k).
 // n, c: (P,); ks: (K,); per_problem: (P, K) or nullptr. k > n: error, or NaN when lenient.
+namespace pass_detail {
+// Distinct (n, c) pairs sorted by (n, c): uniq, the index of each problem's pair, and the multiplicities.
+struct Pairs {
+  std::vector<int64_t> un, uc, mult, where;
+};
+
+inline Pairs group_pairs(const int64_t* n, const int64_t* c, int64_t P) {
+  Pairs g;
+  g.where.resize(P);
+  const int64_t nmin = *std::min_element(n, n + P), nmax = *std::max_element(n, n + P);
+  // dense tables when the n range and the c tables are small (the common case: one or a few n values)
+  if (nmax - nmin <= 4 * P + 1024) {
+    std::vector<int64_t> first(nmax - nmin + 1, -1);  // offset of n's c table, -1 = absent
+    for (int64_t p = 0; p < P; ++p) first[n[p] - nmin] = 0;
+    int64_t total = 0;
+    for (int64_t v = 0; v <= nmax - nmin; ++v)
+      if (first[v] == 0) {
+        first[v] = total;
+        total += nmin + v + 1;
+        if (total > 8 * P + (int64_t{1} << 20)) break;
+      } else {
+        first[v] = -1;
+      }
+    if (total <= 8 * P + (int64_t{1} << 20)) {
+      std::vector<int64_t> slot(total, 0);  // count, then the pair index
+      for (int64_t p = 0; p < P; ++p) ++slot[first[n[p] - nmin] + c[p]];
+      for (int64_t v = 0; v <= nmax - nmin; ++v) {
+        if (first[v] < 0) continue;
+        for (int64_t cc = 0; cc <= nmin + v; ++cc) {
+          int64_t& e = slot[first[v] + cc];
+          if (e == 0) { e = -1; continue; }
+          g.un.push_back(nmin + v);
+          g.uc.push_back(cc);
+          g.mult.push_back(e);
+          e = static_cast<int64_t>(g.un.size()) - 1;
+        }
+      }
+      for (int64_t p = 0; p < P; ++p) g.where[p] = slot[first[n[p] - nmin] + c[p]];
+      return g;
+    }
+  }
+  std::vector<std::pair<int64_t, int64_t>> keys(P);
+  for (int64_t p = 0; p < P; ++p) keys[p] = {n[p], c[p]};
+  std::vector<std::pair<int64_t, int64_t>> uniq(keys);
+  std::sort(uniq.begin(), uniq.end());
+  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+  g.mult.assign(uniq.size(), 0);
+  for (const auto& u : uniq) { g.un.push_back(u.first); g.uc.push_back(u.second); }
+  for (int64_t p = 0; p < P; ++p) {
+    g.where[p] = std::lower_bound(uniq.begin(), uniq.end(), keys[p]) - uniq.begin();
+    ++g.mult[g.where[p]];
+  }
+  return g;
+}
+}  // namespace pass_detail
+
 inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const int64_t* ks, int64_t K,
                          bool lenient, double* per_problem, int num_threads) {
   if (P < 1) throw std::invalid_argument("num_samples must not be empty");
   check_ks(ks, K);
   const int64_t kmax = *std::max_element(ks, ks + K);
-  std::vector<std::pair<int64_t, int64_t>> keys(P);
   for (int64_t p = 0; p < P; ++p) {
     if (n[p] < 0) throw std::invalid_argument("num_samples must be >= 0, got " + std::to_string(n[p]) +
                                               " for problem " + std::to_string(p));
@@ -121,47 +293,116 @@ inline Summary pass_at_k(const int64_t* n, const int64_t* c, int64_t P, const in
       throw std::invalid_argument("num_samples must be <= " + std::to_string(kMaxPassSamples) + ", got " +
                                   std::to_string(n[p]) + " for problem " + std::to_string(p));
     if (kmax > n[p]) check_k_le_n(kmax, n[p], p, lenient, "num_samples");
-    keys[p] = {n[p], c[p]};
   }
-  std::vector<std::pair<int64_t, int64_t>> uniq(keys);
-  std::sort(uniq.begin(), uniq.end());
-  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-  const int64_t U = static_cast<int64_t>(uniq.size());
-  std::vector<double> vals(U * K);
-  parallel_for(U, num_threads, [&](int64_t b, int64_t e) {
-    std::vector<double> logq;
-    for (int64_t u = b; u < e; ++u) {
-      const int64_t nn = uniq[u].first, cc = uniq[u].second, top = std::min(nn, kmax);
-      logq.assign(top + 1, 0.0);  // logq[k] = log C(n-c, k)/C(n, k)
-      for (int64_t j = 0; j < top; ++j)  // q_k = 0 once k > n - c
-        logq[j + 1] = j >= nn - cc ? kNegInf
-                                   : logq[j] + std::log1p(-static_cast<double>(cc) / static_cast<double>(nn - j));
-      for (int64_t j = 0; j < K; ++j) vals[u * K + j] = ks[j] > nn ? kNaN : -std::expm1(logq[ks[j]]);
-    }
-  }, std::max<int64_t>(16, 500000 / (kmax + K)));  // threads only pay off above ~0.5M log1p per chunk
-  // counts of each distinct pair
-  std::vector<int64_t> where(P), mult(U, 0);
-  for (int64_t p = 0; p < P; ++p) {
-    where[p] = std::lower_bound(uniq.begin(), uniq.end(), keys[p]) - uniq.begin();
-    ++mult[where[p]];
+  const pass_detail::Pairs g = pass_detail::group_pairs(n, c, P);
+  const int64_t U = static_cast<int64_t>(g.un.size());
+  // the distinct ks in increasing order; kidx[j] = row of ks[j]
+  std::vector<int64_t> kk(ks, ks + K);
+  std::sort(kk.begin(), kk.end());
+  kk.erase(std::unique(kk.begin(), kk.end()), kk.end());
+  const int64_t KU = static_cast<int64_t>(kk.size());
+  std::vector<int64_t> kidx(K);
+  for (int64_t j = 0; j < K; ++j) kidx[j] = std::lower_bound(kk.begin(), kk.end(), ks[j]) - kk.begin();
+  // blocks of at most 256 pairs with one n each
+  std::vector<std::pair<int64_t, int64_t>> blocks;
+  for (int64_t b = 0; b < U;) {
+    int64_t e = b + 1;
+    while (e < U && e - b < 256 && g.un[e] == g.un[b]) ++e;
+    blocks.push_back({b, e});
+    b = e;
   }
-  Summary s{std::vector<int64_t>(K, 0), std::vector<double>(K, 0.0), std::vector<double>(K, 0.0)};
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t j = 0; j < K; ++j) {
-      const double v = vals[u * K + j];
-      if (!std::isnan(v)) { s.count[j] += mult[u]; s.mean[j] += mult[u] * v; }
-    }
-  for (int64_t j = 0; j < K; ++j) s.mean[j] = s.count[j] ? s.mean[j] / s.count[j] : kNaN;
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t j = 0; j < K; ++j) {
-      const double v = vals[u * K + j];
-      if (!std::isnan(v)) s.m2[j] += mult[u] * (v - s.mean[j]) * (v - s.mean[j]);
-    }
+  // Each block summarises its pairs at every needed k (count, mean and centred sum of squares, weighted by the
+  // multiplicities); the blocks are merged in order with the pairwise update of Chan, Golub & LeVeque, so the
+  // result does not depend on the threads. Groups of blocks bound the scratch memory (~32 MB); the (K, U) table
+  // of values exists only when per_problem values are asked for.
+  if (per_problem && static_cast<double>(KU) * static_cast<double>(U) > 2.5e8)
+    throw std::invalid_argument("per-problem pass@k needs distinct (n, c) pairs x ks <= 2.5e8, got " +
+                                std::to_string(U) + " x " + std::to_string(KU));
+  std::vector<double> vals(per_problem ? static_cast<size_t>(KU) * U : 0);  // vals[r * U + u]
+  const int64_t NB = static_cast<int64_t>(blocks.size());
+  const int64_t group = std::max<int64_t>(1, (int64_t{4} << 20) / (3 * KU));
+  std::vector<double> bw, bmean, bm2, gw(KU, 0.0), gmean(KU, 0.0), gm2(KU, 0.0);
+  for (int64_t g0 = 0; g0 < NB; g0 += group) {
+    const int64_t gn = std::min(group, NB - g0);
+    bw.assign(static_cast<size_t>(gn) * KU, 0.0);
+    bmean.assign(static_cast<size_t>(gn) * KU, 0.0);
+    bm2.assign(static_cast<size_t>(gn) * KU, 0.0);
+    parallel_for(gn, num_threads, [&](int64_t bb, int64_t be) {
+      std::vector<double> q, pv, cc, nc, wt;
+      for (int64_t gi = bb; gi < be; ++gi) {
+        const int64_t bi = g0 + gi;
+        const int64_t b = blocks[bi].first, m = blocks[bi].second - b, nn = g.un[b];
+        q.assign(m, 1.0);
+        pv.assign(m, 0.0);
+        cc.resize(m);
+        nc.resize(m);
+        wt.resize(m);
+        double W = 0.0;
+        for (int64_t i = 0; i < m; ++i) {
+          cc[i] = static_cast<double>(g.uc[b + i]);
+          nc[i] = static_cast<double>(nn - g.uc[b + i]);
+          wt[i] = static_cast<double>(g.mult[b + i]);
+          W += wt[i];
+        }
+        double* qp = q.data();
+        double* pp = pv.data();
+        const double* cp = cc.data();
+        const double* ncp = nc.data();
+        const double* wp = wt.data();
+        int64_t r = 0;
+        const int64_t top = std::min(kmax, nn);
+        auto emit = [&](int64_t row) {
+          double sum = 0.0;
+          for (int64_t i = 0; i < m; ++i) sum += wp[i] * pp[i];
+          const double mu = sum / W;
+          double ss = 0.0;
+          for (int64_t i = 0; i < m; ++i) ss += wp[i] * (pp[i] - mu) * (pp[i] - mu);
+          bw[gi * KU + row] = W;
+          bmean[gi * KU + row] = mu;
+          bm2[gi * KU + row] = ss;
+          if (per_problem) std::copy(pp, pp + m, vals.begin() + row * U + b);
+        };
+        for (int64_t j = 0; j < top; ++j) {
+          if ((j & 63) == 63) poll_interrupt();
+          const double inv = 1.0 / static_cast<double>(nn - j), jd = static_cast<double>(j);
+          for (int64_t i = 0; i < m; ++i) {
+            const double t = qp[i] * cp[i] * inv;
+            const double qn = qp[i] * ((ncp[i] - jd) * inv);
+            const bool done = qn < 0x1p-54;
+            pp[i] = done ? 1.0 : pp[i] + t;
+            qp[i] = done ? 0.0 : qn;
+          }
+          while (r < KU && kk[r] == j + 1) emit(r++);
+        }
+        if (per_problem)  // k > n: NaN (lenient); the block's weight stays 0 there
+          for (; r < KU; ++r) std::fill(vals.begin() + r * U + b, vals.begin() + r * U + b + m, kNaN);
+      }
+    }, std::max<int64_t>(1, 2000000 / (256 * (kmax + 1))));  // threads pay off above ~2M updates per chunk
+    for (int64_t gi = 0; gi < gn; ++gi)  // merge in block order
+      for (int64_t r = 0; r < KU; ++r) {
+        const double wb = bw[gi * KU + r];
+        if (wb == 0.0) continue;
+        const double wa = gw[r], tot = wa + wb, d = bmean[gi * KU + r] - gmean[r];
+        gmean[r] += d * wb / tot;
+        gm2[r] += bm2[gi * KU + r] + d * d * wa * wb / tot;
+        gw[r] = tot;
+      }
+  }
+  Summary s{std::vector<int64_t>(K), std::vector<double>(K), std::vector<double>(K)};
+  for (int64_t j = 0; j < K; ++j) {
+    const int64_t r = kidx[j];
+    s.count[j] = static_cast<int64_t>(gw[r]);
+    s.mean[j] = gw[r] > 0.0 ? gmean[r] : kNaN;
+    s.m2[j] = gm2[r];
+  }
   if (per_problem) {
     parallel_for(P, num_threads, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p)
-        std::copy(vals.begin() + where[p] * K, vals.begin() + (where[p] + 1) * K, per_problem + p * K);
-    }, 1024);
+      for (int64_t p = b; p < e; ++p) {
+        if ((p & 1023) == 0) poll_interrupt();
+        const int64_t u = g.where[p];
+        for (int64_t j = 0; j < K; ++j) per_problem[p * K + j] = vals[kidx[j] * U + u];
+      }
+    }, std::max<int64_t>(1024, (int64_t{1} << 20) / K));  // threads only for > 1M copied values each
   }
   return s;
 }
@@ -214,156 +455,523 @@ struct Competitor {
   bool tie_u;
 };
 
-// Adds to acc[j] (j over needed ks) the probability that target cluster (size c) wins the k-subset
-// vote, credited g(t). Sum over x = correct draws: h_k(x) * Cond_x(k - x), where Cond_x(s) is the
-// g-weighted probability that s uniform draws from the other R = n - c samples keep every competitor
-// <= x. Cond_x is built by merging normalised probability vectors (each entry in [0, 1]) with
-// hypergeometric weights; competitors with size < x are unconstrained and join the free pool.
-inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comps, int64_t free_pool, Tie tie,
-                       const std::vector<int64_t>& kneed, const LogFactorial& lf, double* acc) {
-  const int64_t R = n - c;
-  const size_t NK = kneed.size();
-  std::vector<double> gl_x, gl_w, vec, next, row, win, cond(NK);
-  // ---- x = 1: competitors with tie_u take at most one draw (each such draw is a tie), the others
-  // none. E_j = e_j(sizes) / C(Rle, j) by the normalised elementary-symmetric recurrence.
-  {
-    int64_t rle = 0;
-    std::vector<double> E(1, 1.0);
-    for (const auto& cp : comps) {
-      if (!cp.tie_u) continue;
-      const int64_t r1 = rle, w = cp.size;
-      std::vector<double> En(E.size() + 1, 0.0);
-      // r[j] = C(r1, j)/C(r1+w, j)
-      double r = 1.0, r_prev = 0.0;
-      for (size_t j = 0; j < En.size(); ++j) {
-        // term1: E_j * C(r1,j)/C(r1+w,j); term2: E_{j-1} * w*C(r1,j-1)/C(r1+w,j)
-        double v = 0.0;
-        if (j < E.size()) v += E[j] * r;
-        if (j >= 1)  // w C(r1, j-1) / C(r1+w, j) = r_{j-1} * w j / (r1 + w - j + 1)
-          v += E[j - 1] * r_prev * static_cast<double>(w) * j / static_cast<double>(r1 + w - j + 1);
-        En[j] = std::min(1.0, v);
-        r_prev = r;
-        if (static_cast<int64_t>(j) < r1) r *= static_cast<double>(r1 - j) / static_cast<double>(r1 + w - j);
-        else r = 0.0;
-      }
-      E.swap(En);
-      rle += w;
+// Probabilities below kMajEps are left out of the maj@k sums: the hypergeometric pmfs are unimodal and
+// log-concave, so every dropped tail is below ~1e-19 in total and the result is exact to ~1e-15 (plus the
+// rounding of the log-factorial table, ~1e-16 x log(n!) relative). Clusters whose chance to reach x is
+// below kMajEps (a Chernoff bound) are treated as unconstrained.
+constexpr double kMajEps = 1e-21;
+
+// Which algorithm computes Cond_x (see maj_target); Auto picks the cheaper one per x from a cost model.
+enum class MajPath { Auto = 0, Dp = 1, Window = 2 };
+// The windowed path runs at a higher rate per counted operation than the dynamic programme (contiguous rows,
+// cached across x), so Auto prefers it unless its operation count is kWindowBias times larger (measured on
+// realistic, near-tie and flat structures, n = 64 .. 10,000).
+#ifndef TTC_FAST_WINDOW_BIAS
+#define TTC_FAST_WINDOW_BIAS 32.0
+#endif
+constexpr double kWindowBias = TTC_FAST_WINDOW_BIAS;
+
+namespace maj_detail {
+
+// KL(a || b) of two Bernoulli laws (0 < b < 1).
+inline double kl_bernoulli(double a, double b) {
+  double v = 0.0;
+  if (a > 0.0) v += a * std::log(a / b);
+  if (a < 1.0) v += (1.0 - a) * std::log((1.0 - a) / (1.0 - b));
+  return v;
+}
+// Upper bounds on P(Y >= x) and P(Y <= x) for Y ~ Hypergeometric(s draws, w marked of pop): the
+// binomial Chernoff bound exp(-s KL(x/s || w/pop)), valid without replacement (Hoeffding 1963, Thm. 4).
+inline double bound_ge(int64_t x, int64_t w, int64_t pop, int64_t s) {
+  if (x <= 0) return 1.0;
+  if (x > std::min(w, s)) return 0.0;
+  const double q = static_cast<double>(w) / static_cast<double>(pop), a = static_cast<double>(x) / s;
+  return a <= q ? 1.0 : std::exp(-static_cast<double>(s) * kl_bernoulli(a, q));
+}
+inline double bound_le(int64_t x, int64_t w, int64_t pop, int64_t s) {
+  if (x >= std::min(w, s)) return 1.0;
+  if (x < s - (pop - w)) return 0.0;
+  const double q = static_cast<double>(w) / static_cast<double>(pop), a = static_cast<double>(x) / s;
+  return a >= q ? 1.0 : std::exp(-static_cast<double>(s) * kl_bernoulli(a, q));
+}
+
+// hyp(.; w, below, s) rows of one level for a range of s, kept while (w, below) stays the same.
+struct RowCache {
+  struct Row {
+    int64_t lo = 1, hi = 0;  // significant y window (lo > hi: none)
+    bool done = false;
+    std::vector<double> v;
+  };
+  int64_t w = -1, below = -1, base = 0;  // rows[s - base]
+  std::deque<Row> rows;
+  int64_t stored = 0;  // doubles held
+
+  void configure(int64_t w_, int64_t below_) {
+    if (w_ == w && below_ == below) return;
+    w = w_;
+    below = below_;
+    rows.clear();
+    stored = 0;
+  }
+  const Row& get(int64_t s, const LogFactorial& lf, std::vector<double>& tmp) {
+    if (rows.empty()) base = s;
+    while (s < base) { rows.emplace_front(); --base; }
+    while (s >= base + static_cast<int64_t>(rows.size())) rows.emplace_back();
+    Row& r = rows[s - base];
+    if (!r.done) {
+      const auto wdw = lf.hyp_window(w, below, s, 0, w, kMajEps, r.v, tmp);
+      r.lo = wdw.first;
+      r.hi = wdw.second;
+      r.done = true;
+      stored += static_cast<int64_t>(r.v.size());
     }
-    // free pool (abstentions under "exclude"); clusters that may not tie (not tie_u) receive no draw at x = 1
-    const int64_t rf = free_pool;
-    for (size_t j = 0; j < NK; ++j) {
-      const int64_t k = kneed[j], s = k - 1;
-      if (s < 0 || s > R || c < 1) continue;
-      // P(t of the s draws from the tie-capable pool, s - t from the free pool) * E_t * g(t);
-      // strict clusters (not tie_u) receive no draw, so the weights use the pools rle and rf out of R.
-      double v = 0.0;
-      const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, static_cast<int64_t>(E.size()) - 1);
-      if (hi >= lo) {
-        row.resize(hi - lo + 1);
-        lf.hyp_row(rle, rf, s, lo, hi, row.data());
-        const double scale = std::exp(lf.lchoose(rle + rf, s) - lf.lchoose(R, s));
-        for (int64_t t = lo; t <= hi; ++t) {
-          const double g = tie == Tie::Random ? 1.0 / (t + 1.0) : (tie == Tie::Strict ? (t == 0) : 1.0);
-          v += g * E[t] * row[t - lo];
-        }
-        v *= scale;
-      }
-      acc[j] += lf.hyp(1, c, R, k) * std::min(1.0, v);
+    return r;
+  }
+  void evict_below(int64_t s, int64_t budget) {  // drop rows below s; everything when over budget
+    while (!rows.empty() && (base < s || stored > budget)) {
+      stored -= static_cast<int64_t>(rows.front().v.size());
+      rows.pop_front();
+      ++base;
     }
   }
-  // ---- x >= 2
-  for (int64_t x = 2; x <= c; ++x) {
-    int64_t rbig = 0, m_u = 0;
-    std::vector<const Competitor*> big;
-    for (const auto& cp : comps)
-      if (cp.size >= x) { big.push_back(&cp); rbig += cp.size; m_u += cp.tie_u; }
-    const int64_t rf = R - rbig;
-    if (big.empty()) {
-      for (size_t j = 0; j < NK; ++j) acc[j] += lf.hyp(x, c, R, kneed[j]);
-      continue;
+};
+
+constexpr int64_t kRowCacheDoubles = int64_t{4} << 20;  // 32 MB of cached rows per level at most
+
+// Reused buffers of one thread.
+struct Scratch {
+  std::vector<double> vec, next, row, win, tmp, g_cur, g_nxt;
+  std::vector<RowCache> caches;                       // per level of cond_window
+  std::vector<std::vector<const RowCache::Row*>> rowp;  // the rows of the current x, per level
+};
+
+// ---- x = 1 --------------------------------------------------------------------------------------
+// Only clusters that may tie (tie_u) can take a draw, at most one each (each such draw ties); E_j =
+// e_j(sizes) / C(rle, j) by the normalised elementary-symmetric recurrence, truncated at the largest
+// s needed. Cond(s) = sum_t P(t of s draws tie-capable, s - t free) * E_t * g(t).
+inline void cond_x1(const std::vector<Competitor>& comps, int64_t free_pool, int64_t R, Tie tie,
+                    const std::vector<int64_t>& svals, const LogFactorial& lf, Scratch& sc, double* out) {
+  const int64_t smax = svals.back();
+  int64_t rle = 0;
+  std::vector<double>& E = sc.vec;
+  std::vector<double>& En = sc.next;
+  E.assign(1, 1.0);
+  int64_t cnt = 0;
+  for (const auto& cp : comps) {
+    if (!cp.tie_u) continue;
+    if ((++cnt & 255) == 0) poll_interrupt();
+    const int64_t r1 = rle, w = cp.size;
+    const size_t len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(E.size()) + 1, smax + 1));
+    En.assign(len, 0.0);
+    double r = 1.0, r_prev = 0.0;  // r = C(r1, j) / C(r1 + w, j)
+    for (size_t j = 0; j < len; ++j) {
+      double v = 0.0;
+      if (j < E.size()) v += E[j] * r;
+      if (j >= 1)  // w C(r1, j-1) / C(r1+w, j) = r_{j-1} * w j / (r1 + w - j + 1)
+        v += E[j - 1] * r_prev * static_cast<double>(w) * j / static_cast<double>(r1 + w - j + 1);
+      En[j] = std::min(1.0, v);
+      r_prev = r;
+      if (static_cast<int64_t>(j) < r1) r *= static_cast<double>(r1 - j) / static_cast<double>(r1 + w - j);
+      else r = 0.0;
     }
-    int q = 1;
-    if (tie == Tie::Random) q = static_cast<int>(m_u / 2 + 1);
-    if (tie == Tie::Random) gauss_legendre01(q, gl_x, gl_w);
-    std::fill(cond.begin(), cond.end(), 0.0);
-    for (int node = 0; node < q; ++node) {
-      const double u = tie == Tie::Random ? gl_x[node] : (tie == Tie::Strict ? 0.0 : 1.0);
-      const double wn = tie == Tie::Random ? gl_w[node] : 1.0;
-      int64_t r1 = 0;
-      vec.assign(1, 1.0);
-      for (const Competitor* cp : big) {
-        // the cluster's own normalised vector: 1 for y < x, u (or 0) at y = x
-        const double top = cp->tie_u ? u : 0.0;
-        const int64_t w = cp->size, L1 = static_cast<int64_t>(vec.size());
-        next.assign(L1 + x, 0.0);
-        for (int64_t s = 0; s < L1 + x; ++s) {
-          // i = draws from the merged pool (weight vec[i]), s - i <= x from this cluster
-          const int64_t lo = std::max<int64_t>(0, s - x), hi = std::min<int64_t>(L1 - 1, s);
-          if (hi < lo) continue;
+    E.swap(En);
+    rle += w;
+  }
+  const int64_t rf = free_pool;
+  for (size_t i = 0; i < svals.size(); ++i) {
+    const int64_t s = svals[i];
+    double v = 0.0;
+    const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, static_cast<int64_t>(E.size()) - 1);
+    if (hi >= lo) {
+      sc.row.resize(hi - lo + 1);
+      lf.hyp_row(rle, rf, s, lo, hi, sc.row.data());
+      const double scale = std::exp(lf.lchoose(rle + rf, s) - lf.lchoose(R, s));
+      for (int64_t t = lo; t <= hi; ++t) {
+        const double g = tie == Tie::Random ? 1.0 / (t + 1.0) : (tie == Tie::Strict ? (t == 0) : 1.0);
+        v += g * E[t] * sc.row[t - lo];
+      }
+      v *= scale;
+    }
+    out[i] = std::min(1.0, v);
+  }
+}
+
+// ---- x >= 2, dynamic programme over the whole support ---------------------------------------------
+// vec[i] = P(every competitor so far <= x (ties credited u) | i draws from their union), merged one
+// cluster at a time with hypergeometric weights (every entry a probability), then merged with the free
+// pool rf for each needed s. Cost ~ q * sum_j L_j * x with L_j <= sum of min(w, x): cheap for small x.
+inline void cond_dp(int64_t x, const std::vector<Competitor>& big, int64_t R, Tie tie,
+                    const std::vector<int64_t>& svals, const LogFactorial& lf, Scratch& sc, double* out) {
+  const size_t S = svals.size();
+  int64_t rbig = 0, m_u = 0;
+  for (const auto& cp : big) { rbig += cp.size; m_u += cp.tie_u; }
+  const int64_t rf = R - rbig;
+  std::vector<double> gl_x, gl_w;
+  int q = 1;
+  if (tie == Tie::Random) {
+    q = static_cast<int>(m_u / 2 + 1);
+    gauss_legendre01(q, gl_x, gl_w);
+  }
+  std::fill(out, out + S, 0.0);
+  std::vector<double>& vec = sc.vec;
+  std::vector<double>& next = sc.next;
+  std::vector<double>& row = sc.row;
+  std::vector<double>& win = sc.win;
+  for (int node = 0; node < q; ++node) {
+    const double u = tie == Tie::Random ? gl_x[node] : (tie == Tie::Strict ? 0.0 : 1.0);
+    const double wn = tie == Tie::Random ? gl_w[node] : 1.0;
+    int64_t r1 = 0;
+    vec.assign(1, 1.0);
+    for (const Competitor& cp : big) {
+      poll_interrupt();
+      const double top = cp.tie_u ? u : 0.0;  // the cluster's own vector: 1 for y < x, u (or 0) at y = x
+      const int64_t w = cp.size, L1 = static_cast<int64_t>(vec.size());
+      next.assign(L1 + x, 0.0);
+      for (int64_t s = 0; s < L1 + x; ++s) {
+        const int64_t lo = std::max<int64_t>(0, s - x), hi = std::min<int64_t>(L1 - 1, s);
+        if (hi < lo) continue;
+        row.resize(hi - lo + 1);
+        lf.hyp_row(r1, w, s, lo, hi, row.data());
+        double v = 0.0;
+        for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+        if (s - lo == x) v -= (1.0 - top) * row[0] * vec[lo];  // the y = x term carries u (or 0)
+        next[s] = std::min(1.0, std::max(0.0, v));
+      }
+      vec.swap(next);
+      r1 += w;
+    }
+    // Merge with the free pool: Cond(s) = E[vec[I_s]], I_s ~ Hypergeom(s draws; rbig of R). Two exact ways:
+    //  direct: one hypergeometric row per needed s, O(#s * L);
+    //  chain:  walk s = 0, 1, ... with the forward Markov chain of I_s, tracking only the window i in
+    //          [x, L) where vec[i] < 1 (vec[i] = 1 for i < x) and t_s = P(I_s >= x), O(smax * (L - x)).
+    const int64_t L = static_cast<int64_t>(vec.size()), smax = svals.back();
+    if (static_cast<int64_t>(S) * L <= (smax + 1) * (L - x + 2)) {
+      for (size_t j = 0; j < S; ++j) {
+        const int64_t s = svals[j];
+        const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, L - 1);
+        double v = 0.0;
+        if (hi >= lo) {
           row.resize(hi - lo + 1);
-          lf.hyp_row(r1, w, s, lo, hi, row.data());
-          double v = 0.0;
+          lf.hyp_row(rbig, rf, s, lo, hi, row.data());
           for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
-          if (s - lo == x) v -= (1.0 - top) * row[0] * vec[lo];  // the y = x term carries u (or 0)
-          next[s] = std::min(1.0, std::max(0.0, v));
         }
-        vec.swap(next);
-        r1 += w;
+        out[j] += wn * std::min(1.0, v);
       }
-      // Merge with the free pool: Cond(s) = E[vec[I_s]], I_s ~ Hypergeom(s draws; rbig of R). Two exact ways:
-      //  direct: one hypergeometric row per needed s, O(#s * L);
-      //  chain:  walk s = 0, 1, ... with the forward Markov chain of I_s, tracking only the window i in
-      //          [x, L) where vec[i] < 1 (vec[i] = 1 for i < x) and t_s = P(I_s >= x), O(smax * (L - x)).
-      //          Every update adds non-negative terms, so it is as stable as the direct sums.
-      const int64_t L = static_cast<int64_t>(vec.size());
-      int64_t n_direct = 0, smax = -1;
-      for (size_t j = 0; j < NK; ++j) {
-        const int64_t s = kneed[j] - x;
-        if (s >= 0 && s <= R) { ++n_direct; smax = s; }
+    } else {
+      const int64_t W = L - x;  // window i = x .. L-1 (W >= 1)
+      win.assign(W, 0.0);       // s = 0: I_0 = 0 < x
+      double tail = 0.0;        // P(I_s >= x)
+      size_t j = 0;
+      for (int64_t s = 0; s <= smax; ++s) {
+        if ((s & 255) == 255) poll_interrupt();
+        if (j < S && svals[j] == s) {
+          double v = 1.0 - tail;
+          for (int64_t w = 0; w < W; ++w) v += win[w] * vec[x + w];
+          out[j++] += wn * std::min(1.0, std::max(0.0, v));
+        }
+        if (s == smax || s >= R) break;
+        const double inv = 1.0 / static_cast<double>(R - s);
+        const double pm1 = lf.hyp(x - 1, rbig, rf, s);  // P(I_s = x - 1)
+        tail += pm1 * std::max<double>(0.0, static_cast<double>(rbig - x + 1)) * inv;
+        for (int64_t w = W - 1; w >= 0; --w) {
+          const int64_t i = x + w;
+          const double stay = std::max<double>(0.0, static_cast<double>(rf - (s - i))) * inv;
+          const double move = std::max<double>(0.0, static_cast<double>(rbig - i + 1)) * inv;
+          win[w] = win[w] * stay + (w > 0 ? win[w - 1] : pm1) * move;
+        }
       }
-      if (n_direct * L <= (smax + 1) * (L - x + 2)) {
-        for (size_t j = 0; j < NK; ++j) {
-          const int64_t s = kneed[j] - x;
-          if (s < 0 || s > R) continue;
-          const int64_t lo = std::max<int64_t>(0, s - rf), hi = std::min<int64_t>(s, L - 1);
-          double v = 0.0;
-          if (hi >= lo) {
-            row.resize(hi - lo + 1);
-            lf.hyp_row(rbig, rf, s, lo, hi, row.data());
-            for (int64_t i = lo; i <= hi; ++i) v += row[i - lo] * vec[i];
+    }
+  }
+  for (size_t j = 0; j < S; ++j) out[j] = std::min(1.0, std::max(0.0, out[j]));
+}
+
+// ---- x >= 2, windowed levels ---------------------------------------------------------------------
+// Conditioning on one competitor at a time: with lv[0..m) the competitors and f the free pool,
+//   G_j(s) = sum_y hyp(y; w_j, B_j, s) phi_j(y) G_{j+1}(s - y),   B_j = w_{j+1} + ... + w_{m-1} + f,
+// phi_j(y) = 1 for y < x, u (tie-capable) or 0 at y = x, 0 above; G_m = 1 and Cond_x(s) = G_0(s).
+// Only the significant part of each pmf row enters (values >= kMajEps: O(sqrt(s)) terms), only the s
+// reachable from the needed ones are evaluated, and the last level is a hypergeometric CDF advanced in
+// O(1) per s: F(s+1) = F(s) - P(Y_s = x-1) (w - x + 1) / (w + f - s). The rows do not depend on x, so
+// each level keeps them across x (RowCache); every tie-breaking node u is carried through the same rows.
+// Cost ~ q * (#s needed + window) * window per level above the last, ~#s for the last.
+
+inline void cond_window(int64_t x, const std::vector<Competitor>& lv, int64_t f, Tie tie,
+                        const std::vector<int64_t>& svals, const LogFactorial& lf, Scratch& sc, double* out) {
+  const int64_t m = static_cast<int64_t>(lv.size());
+  const size_t S = svals.size();
+  int64_t m_u = 0;
+  for (const auto& cp : lv) m_u += cp.tie_u;
+  std::vector<double> us, ws;
+  int q = 1;
+  if (tie == Tie::Random) {
+    q = static_cast<int>(m_u / 2 + 1);
+    gauss_legendre01(q, us, ws);
+  } else {
+    us.assign(1, tie == Tie::Strict ? 0.0 : 1.0);
+    ws.assign(1, 1.0);
+  }
+  std::vector<int64_t> below(m, f);
+  for (int64_t j = m - 2; j >= 0; --j) below[j] = below[j + 1] + lv[j + 1].size;
+  if (static_cast<int64_t>(sc.caches.size()) < m) sc.caches.resize(m);
+  if (static_cast<int64_t>(sc.rowp.size()) < m) sc.rowp.resize(m);
+  for (int64_t j = 0; j + 1 < m; ++j) sc.caches[j].configure(lv[j].size, below[j]);
+  // evaluation points of each level: level 0 the needed s; deeper levels an interval [a_j, a_j + len_j)
+  std::vector<int64_t> a(m, 0), len(m, 0);
+  auto point = [&](int64_t j, int64_t i) { return j == 0 ? svals[i] : a[j] + i; };
+  len[0] = static_cast<int64_t>(S);
+  for (int64_t j = 0; j + 1 < m; ++j) {  // top-down: the rows of level j, then the interval of level j + 1
+    RowCache& cache = sc.caches[j];
+    cache.evict_below(point(j, 0), kRowCacheDoubles);
+    std::vector<const RowCache::Row*>& rowp = sc.rowp[j];
+    rowp.resize(len[j]);
+    int64_t amin = std::numeric_limits<int64_t>::max(), amax = std::numeric_limits<int64_t>::min();
+    for (int64_t i = 0; i < len[j]; ++i) {
+      if ((i & 255) == 255) poll_interrupt();
+      const int64_t s = point(j, i);
+      const RowCache::Row& r = cache.get(s, lf, sc.tmp);
+      rowp[i] = &r;
+      if (r.lo > std::min(r.hi, x)) continue;
+      amin = std::min(amin, s - std::min(r.hi, x));
+      amax = std::max(amax, s - r.lo);
+    }
+    if (amin > amax) {  // every level-j point is (almost surely) lost: Cond = 0
+      std::fill(out, out + S, 0.0);
+      return;
+    }
+    a[j + 1] = amin;
+    len[j + 1] = amax - amin + 1;
+  }
+  // the last level over its points (contiguous for m >= 2; for m == 1 the span of the needed s)
+  const int64_t jl = m - 1, w = lv[jl].size, fb = below[jl], N = w + fb;
+  const int64_t s0 = jl == 0 ? svals.front() : a[jl], s1 = jl == 0 ? svals.back() : a[jl] + len[jl] - 1;
+  std::vector<double>& g_last = sc.g_cur;
+  g_last.assign(static_cast<size_t>(s1 - s0 + 1) * q, 0.0);
+  {
+    double F = 0.0;  // P(Y_s <= x - 1) at s = s0, summed over its significant window
+    const auto wdw = lf.hyp_window(w, fb, s0, 0, x - 1, kMajEps, sc.row, sc.tmp);
+    for (int64_t y = wdw.first; y <= wdw.second; ++y) F += sc.row[y - wdw.first];
+    const double tu = lv[jl].tie_u ? 1.0 : 0.0;
+    double pm = 0.0;  // P(Y_s = x - 1): ratio recurrence in s, re-anchored every 64 steps and near 0
+    for (int64_t s = s0; s <= s1; ++s) {
+      if (((s - s0) & 1023) == 1023) poll_interrupt();
+      if (((s - s0) & 63) == 0 || !(pm > 1e-280)) pm = lf.hyp(x - 1, w, fb, s);
+      // P(Y_s = x) = pm * (w - x + 1)(s - x + 1) / (x (fb - s + x))
+      double px = 0.0;
+      if (s >= x && fb - s + x >= 0) {
+        px = pm > 0.0 && fb - s + x > 0
+                 ? pm * (static_cast<double>(w - x + 1) * static_cast<double>(s - x + 1)) /
+                       (static_cast<double>(x) * static_cast<double>(fb - s + x))
+                 : lf.hyp(x, w, fb, s);
+      }
+      const double Fc = std::min(1.0, std::max(0.0, F));
+      for (int node = 0; node < q; ++node) g_last[(s - s0) * q + node] = Fc + tu * us[node] * px;
+      if (s < s1 && N - s > 0) {
+        F -= pm * static_cast<double>(w - x + 1) / static_cast<double>(N - s);
+        // pm(s + 1) = pm(s) (fb - s + x - 1)(s + 1) / ((s + 2 - x)(N - s))
+        if (pm > 0.0 && s + 2 - x > 0 && fb - s + x - 1 > 0)
+          pm *= (static_cast<double>(fb - s + x - 1) * static_cast<double>(s + 1)) /
+                (static_cast<double>(s + 2 - x) * static_cast<double>(N - s));
+        else
+          pm = 0.0;  // recomputed directly at the next step
+      }
+    }
+  }
+  // bottom-up through the rows
+  std::vector<double>* g_below = &sc.g_cur;
+  std::vector<double>* g_here = &sc.g_nxt;
+  double acc[4][64];
+  for (int64_t j = m - 2; j >= 0; --j) {
+    const int64_t ab = a[j + 1];
+    const double tu = lv[j].tie_u ? 1.0 : 0.0;
+    g_here->assign(static_cast<size_t>(len[j]) * q, 0.0);
+    const double* gb = g_below->data();
+    for (int64_t i = 0; i < len[j]; ++i) {
+      if ((i & 255) == 255) poll_interrupt();
+      const RowCache::Row& row = *sc.rowp[j][i];
+      const int64_t ylo = row.lo, yhi = std::min(row.hi, x);
+      if (ylo > yhi) continue;
+      const int64_t s = point(j, i);
+      const double* r = row.v.data() - ylo;  // r[y]
+      const int64_t ytop = std::min(yhi, x - 1);
+      double* gh = g_here->data() + i * q;
+      if (q == 1) {
+        // sum_y r[y] g[s - y]: four independent sums (the reduction is latency-bound otherwise)
+        const double* g = gb + (s - ab);  // g[-y]
+        double v0 = 0.0, v1 = 0.0, v2 = 0.0, v3 = 0.0;
+        int64_t y = ylo;
+        for (; y + 3 <= ytop; y += 4) {
+          v0 += r[y] * g[-y];
+          v1 += r[y + 1] * g[-y - 1];
+          v2 += r[y + 2] * g[-y - 2];
+          v3 += r[y + 3] * g[-y - 3];
+        }
+        for (; y <= ytop; ++y) v0 += r[y] * g[-y];
+        double v = (v0 + v1) + (v2 + v3);
+        if (yhi == x) v += r[x] * tu * us[0] * g[-x];
+        gh[0] = v;
+      } else if (q <= 64) {
+        for (int node = 0; node < q; ++node) acc[0][node] = acc[1][node] = 0.0;
+        int64_t y = ylo;
+        for (; y + 1 <= ytop; y += 2) {
+          const double r0 = r[y], r1 = r[y + 1];
+          const double* g0 = gb + (s - y - ab) * q;
+          const double* g1 = g0 - q;
+          for (int node = 0; node < q; ++node) {
+            acc[0][node] += r0 * g0[node];
+            acc[1][node] += r1 * g1[node];
           }
-          cond[j] += wn * std::min(1.0, v);
+        }
+        for (; y <= ytop; ++y) {
+          const double* g0 = gb + (s - y - ab) * q;
+          for (int node = 0; node < q; ++node) acc[0][node] += r[y] * g0[node];
+        }
+        for (int node = 0; node < q; ++node) gh[node] = acc[0][node] + acc[1][node];
+        if (yhi == x) {
+          const double rv = r[x] * tu;
+          const double* g0 = gb + (s - x - ab) * q;
+          for (int node = 0; node < q; ++node) gh[node] += rv * us[node] * g0[node];
         }
       } else {
-        const int64_t W = L - x;  // window i = x .. L-1 (W >= 1)
-        win.assign(W, 0.0);       // s = 0: I_0 = 0 < x
-        double tail = 0.0;        // P(I_s >= x)
-        size_t j = 0;
-        while (j < NK && kneed[j] - x < 0) ++j;
-        for (int64_t s = 0; s <= smax; ++s) {
-          if (j < NK && kneed[j] - x == s) {
-            double v = 1.0 - tail;
-            for (int64_t w = 0; w < W; ++w) v += win[w] * vec[x + w];
-            cond[j++] += wn * std::min(1.0, std::max(0.0, v));
-          }
-          if (s == smax || s >= R) break;
-          const double inv = 1.0 / static_cast<double>(R - s);
-          const double pm1 = lf.hyp(x - 1, rbig, rf, s);  // P(I_s = x - 1)
-          tail += pm1 * std::max<double>(0.0, static_cast<double>(rbig - x + 1)) * inv;
-          for (int64_t w = W - 1; w >= 0; --w) {
-            const int64_t i = x + w;
-            const double stay = std::max<double>(0.0, static_cast<double>(rf - (s - i))) * inv;
-            const double move = std::max<double>(0.0, static_cast<double>(rbig - i + 1)) * inv;
-            win[w] = win[w] * stay + (w > 0 ? win[w - 1] : pm1) * move;
-          }
+        for (int64_t y = ylo; y <= yhi; ++y) {
+          const double rv = r[y] * (y == x ? tu : 1.0);
+          const double* g0 = gb + (s - y - ab) * q;
+          for (int node = 0; node < q; ++node) gh[node] += rv * (y == x ? us[node] : 1.0) * g0[node];
         }
       }
     }
-    for (size_t j = 0; j < NK; ++j) {
-      const int64_t s = kneed[j] - x;
-      if (s < 0 || s > R) continue;
-      acc[j] += lf.hyp(x, c, R, kneed[j]) * std::min(1.0, cond[j]);
+    std::swap(g_below, g_here);
+  }
+  // g_below now holds level 0 at its points (svals for m >= 2; the span s0..s1 for m == 1)
+  for (size_t i = 0; i < S; ++i) {
+    const int64_t idx = m == 1 ? svals[i] - s0 : static_cast<int64_t>(i);
+    double v = 0.0;
+    for (int node = 0; node < q; ++node) v += ws[node] * (*g_below)[idx * q + node];
+    out[i] = std::min(1.0, std::max(0.0, v));
+  }
+}
+
+// Rough operation counts of the two x >= 2 algorithms (for MajPath::Auto).
+inline double cost_dp(int64_t x, const std::vector<Competitor>& big, int64_t R, int q, int64_t S, int64_t smax) {
+  double L = 1.0, cost = 0.0;
+  for (const auto& cp : big) {
+    L = std::min<double>(static_cast<double>(R + 1), L + static_cast<double>(std::min(cp.size, x)));
+    cost += L * static_cast<double>(x + 1) * 3.0;  // hyp_row and the dot product
+  }
+  cost += std::min(static_cast<double>(S) * L, static_cast<double>(smax + 1) * (L - x + 2.0) * 3.0);
+  return q * cost;
+}
+inline double cost_window(int64_t x, const std::vector<Competitor>& lv, int64_t f, int q, int64_t S,
+                          int64_t smin, int64_t smax) {
+  const int64_t m = static_cast<int64_t>(lv.size());
+  int64_t pop = f;
+  for (const auto& cp : lv) pop += cp.size;
+  double pts = static_cast<double>(S), span = static_cast<double>(smax - smin + 1), cost = 0.0;
+  const double smid = 0.5 * static_cast<double>(smin + smax);
+  for (int64_t j = 0; j + 1 < m; ++j) {
+    const double p = static_cast<double>(lv[j].size) / static_cast<double>(pop);
+    const double sd = std::sqrt(smid * p * (1.0 - p) * std::max(0.0, 1.0 - smid / pop) + 1.0);
+    const double width = std::min(static_cast<double>(x + 1), 22.0 * sd + 1.0);
+    cost += pts * width * (4.0 + q);  // the row (ratio recurrence) and q dot products
+    span += width;
+    pts = span;
+    pop -= lv[j].size;
+  }
+  return cost + (m == 1 ? span : pts) * (40.0 + q);  // the last level: two pmf values per s
+}
+}  // namespace maj_detail
+
+// Adds to acc[j] (j over needed ks, ascending) the probability that the target cluster (size c) wins the
+// k-subset vote, credited g(t). maj = sum over x = correct draws of h_k(x) * Cond_x(k - x), where h_k is the
+// hypergeometric pmf of x and Cond_x(s) the g-weighted probability that s uniform draws from the other
+// R = n - c samples keep every competitor <= x. Only the x with h_k(x) >= kMajEps for some needed k are
+// visited, and each only for those k (so the cost follows the ks asked for); per x, competitors that
+// cannot reach x are unconstrained (free pool), an x where some competitor (almost surely) exceeds x is
+// skipped, and Cond_x comes from cond_x1 (x = 1), cond_dp or cond_window (x >= 2, the cheaper one).
+inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comps, int64_t free_pool, Tie tie,
+                       const std::vector<int64_t>& kneed, const LogFactorial& lf, double* acc,
+                       maj_detail::Scratch& sc, MajPath path = MajPath::Auto) {
+  const int64_t R = n - c;
+  const int64_t NK = static_cast<int64_t>(kneed.size());
+  // significant x window of each k
+  std::vector<int64_t> xlo(NK, 1), xhi(NK, 0), order;
+  for (int64_t j = 0; j < NK; ++j) {
+    const int64_t k = kneed[j];
+    const auto wdw = lf.hyp_bounds(c, R, k, std::max<int64_t>(1, k - R), std::min(c, k), kMajEps);
+    if (wdw.first > wdw.second) continue;
+    xlo[j] = wdw.first;
+    xhi[j] = wdw.second;
+    order.push_back(j);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int64_t p, int64_t q) { return xlo[p] < xlo[q]; });
+  // competitors by size, largest first: those that can reach x are a prefix
+  std::vector<Competitor> bysize(comps);
+  std::stable_sort(bysize.begin(), bysize.end(), [](const Competitor& p, const Competitor& q) {
+    return p.size > q.size;
+  });
+  std::vector<int64_t> active, svals, hx(NK, -2);
+  std::vector<double> cond, hprev(NK, 0.0);
+  std::vector<Competitor> competitive;
+  size_t next = 0;
+  int64_t x = order.empty() ? 0 : xlo[order[0]];
+  while (true) {
+    if (active.empty()) {
+      if (next == order.size()) break;
+      x = std::max(x, xlo[order[next]]);
     }
+    while (next < order.size() && xlo[order[next]] <= x) active.push_back(order[next++]);
+    active.erase(std::remove_if(active.begin(), active.end(), [&](int64_t j) { return xhi[j] < x; }),
+                 active.end());
+    if (active.empty()) continue;
+    poll_interrupt();
+    std::sort(active.begin(), active.end());
+    svals.resize(active.size());
+    for (size_t i = 0; i < active.size(); ++i) svals[i] = kneed[active[i]] - x;
+    cond.assign(active.size(), 0.0);
+    bool skip = false;
+    if (x == 1) {
+      maj_detail::cond_x1(comps, free_pool, R, tie, svals, lf, sc, cond.data());
+    } else {
+      const int64_t smin = svals.front(), smax = svals.back();
+      competitive.clear();
+      int64_t rcomp = 0, m_u = 0;
+      for (const auto& cp : bysize) {
+        if (cp.size < x) break;
+        if (maj_detail::bound_ge(x, cp.size, R, smax) < kMajEps) continue;  // never reaches x: free
+        if (maj_detail::bound_le(x, cp.size, R, smin) < kMajEps) { skip = true; break; }  // always above x
+        competitive.push_back(cp);
+        rcomp += cp.size;
+        m_u += cp.tie_u;
+      }
+      if (!skip) {
+        if (competitive.empty()) {
+          std::fill(cond.begin(), cond.end(), 1.0);
+        } else {
+          std::reverse(competitive.begin(), competitive.end());  // smallest first: the largest is the O(1) level
+          const int q = tie == Tie::Random ? static_cast<int>(m_u / 2 + 1) : 1;
+          const int64_t S = static_cast<int64_t>(svals.size());
+          bool window = path == MajPath::Window;
+          if (path == MajPath::Auto)
+            window = maj_detail::cost_window(x, competitive, R - rcomp, q, S, smin, smax) <
+                     kWindowBias * maj_detail::cost_dp(x, competitive, R, q, S, smax);
+          if (window) maj_detail::cond_window(x, competitive, R - rcomp, tie, svals, lf, sc, cond.data());
+          else maj_detail::cond_dp(x, competitive, R, tie, svals, lf, sc, cond.data());
+        }
+      }
+    }
+    if (!skip)
+      for (size_t i = 0; i < active.size(); ++i) {
+        // h_k(x) from h_k(x - 1) by the ratio (c - x + 1)(k - x + 1) / (x (R - k + x)), re-anchored every 32 steps
+        const int64_t j = active[i], k = kneed[j];
+        double& h = hprev[j];
+        if (hx[j] == x - 1 && ((x - xlo[j]) & 31) != 0 && h > 1e-280)
+          h *= (static_cast<double>(c - x + 1) * static_cast<double>(k - x + 1)) /
+               (static_cast<double>(x) * static_cast<double>(R - k + x));
+        else
+          h = lf.hyp(x, c, R, k);
+        hx[j] = x;
+        acc[j] += h * cond[i];
+      }
+    ++x;
   }
 }
 
@@ -371,7 +979,7 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
 // abst: abstentions (votes as one more wrong cluster when abstain == Vote, else never drawn into the vote).
 inline void maj_problem(const std::vector<int64_t>& sizes, const std::vector<uint8_t>& correct, int64_t abst,
                         Tie tie, Abstain abstain, const int64_t* ks, int64_t K, const LogFactorial& lf,
-                        double* out) {
+                        double* out, maj_detail::Scratch& sc, MajPath path = MajPath::Auto) {
   std::vector<int64_t> sz(sizes);
   std::vector<uint8_t> cr(correct);
   int64_t n = abst, free_pool = 0;
@@ -395,7 +1003,7 @@ inline void maj_problem(const std::vector<int64_t>& sizes, const std::vector<uin
       const bool tie_u = !(tie == Tie::Optimistic && cr[o] && o < t);
       comps.push_back({sz[o], tie_u});
     }
-    maj_target(n, sz[t], comps, free_pool, tie, kneed, lf, acc.data());
+    maj_target(n, sz[t], comps, free_pool, tie, kneed, lf, acc.data(), sc, path);
   }
   for (int64_t j = 0; j < K; ++j) {
     if (ks[j] > n) { out[j] = kNaN; continue; }
@@ -408,7 +1016,7 @@ inline void maj_problem(const std::vector<int64_t>& sizes, const std::vector<uin
 // out: (P, K).
 inline void maj_at_k_counts(const int64_t* sizes, const uint8_t* correct, const int64_t* abst, int64_t P,
                             int64_t M, const int64_t* ks, int64_t K, Tie tie, Abstain abstain, bool lenient,
-                            double* out, int num_threads) {
+                            double* out, int num_threads, MajPath path = MajPath::Auto) {
   if (P < 1) throw std::invalid_argument("cluster_sizes must not be empty");
   check_ks(ks, K);
   const int64_t kmax = *std::max_element(ks, ks + K);
@@ -436,12 +1044,14 @@ inline void maj_at_k_counts(const int64_t* sizes, const uint8_t* correct, const 
   parallel_for(P, num_threads, [&](int64_t b, int64_t e) {
     std::vector<int64_t> sz;
     std::vector<uint8_t> cr;
+    maj_detail::Scratch sc;
     for (int64_t p = b; p < e; ++p) {
+      poll_interrupt();
       sz.clear();
       cr.clear();
       for (int64_t m = 0; m < M; ++m)
         if (sizes[p * M + m] > 0) { sz.push_back(sizes[p * M + m]); cr.push_back(correct[p * M + m] != 0); }
-      maj_problem(sz, cr, abst ? abst[p] : 0, tie, abstain, ks, K, lf, out + p * K);
+      maj_problem(sz, cr, abst ? abst[p] : 0, tie, abstain, ks, K, lf, out + p * K, sc, path);
     }
   }, 1);
 }
@@ -482,7 +1092,8 @@ inline int64_t cluster_row(const int64_t* ans, const uint8_t* cor, int64_t N, in
 
 // maj@k from answer ids. answers: (P, N) int64, correct: (P, N) uint8; out: (P, K).
 inline void maj_at_k(const int64_t* answers, const uint8_t* correct, int64_t P, int64_t N, const int64_t* ks,
-                     int64_t K, Tie tie, Abstain abstain, bool lenient, double* out, int num_threads) {
+                     int64_t K, Tie tie, Abstain abstain, bool lenient, double* out, int num_threads,
+                     MajPath path = MajPath::Auto) {
   if (P < 1 || N < 1) throw std::invalid_argument("answers must not be empty");
   check_ks(ks, K);
   const int64_t kmax = *std::max_element(ks, ks + K);
@@ -493,6 +1104,7 @@ inline void maj_at_k(const int64_t* answers, const uint8_t* correct, int64_t P, 
     std::vector<uint8_t> cr;
     int64_t ab;
     for (int64_t p = 0; p < P; ++p) {
+      if ((p & 255) == 255) poll_interrupt();
       ns[p] = cluster_row(answers + p * N, correct + p * N, N, p, buf, sz, cr, ab);
       check_k_le_n(kmax, ns[p], p, lenient, "num_samples");
     }
@@ -503,9 +1115,11 @@ inline void maj_at_k(const int64_t* answers, const uint8_t* correct, int64_t P, 
     std::vector<int64_t> sz;
     std::vector<uint8_t> cr;
     int64_t ab;
+    maj_detail::Scratch sc;
     for (int64_t p = b; p < e; ++p) {
+      poll_interrupt();
       cluster_row(answers + p * N, correct + p * N, N, p, buf, sz, cr, ab);
-      maj_problem(sz, cr, ab, tie, abstain, ks, K, lf, out + p * K);
+      maj_problem(sz, cr, ab, tie, abstain, ks, K, lf, out + p * K, sc, path);
     }
   }, 1);
 }
@@ -533,6 +1147,7 @@ inline void best_of_k(const double* scores, const uint8_t* correct, const int64_
   parallel_for(P, num_threads, [&](int64_t b, int64_t e) {
     std::vector<std::pair<double, uint8_t>> row;
     for (int64_t p = b; p < e; ++p) {
+      poll_interrupt();
       const int64_t n = lens ? lens[p] : N;
       row.clear();
       for (int64_t i = 0; i < n; ++i) row.push_back({scores[p * N + i], correct[p * N + i] != 0});
@@ -579,7 +1194,9 @@ inline void weighted_maj_at_k(const int64_t* answers, const double* scores, cons
                               int64_t N, const int64_t* ks, int64_t K, int64_t draws, uint64_t seed, bool lenient,
                               double* out, double* mc_var, int num_threads) {
   if (P < 1 || N < 1) throw std::invalid_argument("answers must not be empty");
-  if (draws < 1) throw std::invalid_argument("draws must be >= 1, got " + std::to_string(draws));
+  if (draws < 1 || draws > kMaxDraws)
+    throw std::invalid_argument("draws must be in [1, " + std::to_string(kMaxDraws) + "], got " +
+                                std::to_string(draws));
   check_ks(ks, K);
   const int64_t kmax = *std::max_element(ks, ks + K);
   {
@@ -591,9 +1208,10 @@ inline void weighted_maj_at_k(const int64_t* answers, const double* scores, cons
       const int64_t n = cluster_row(answers + p * N, correct + p * N, N, p, buf, sz, cr, ab);
       check_k_le_n(kmax, n, p, lenient, "num_samples");
       for (int64_t i = 0; i < N; ++i)
-        if (answers[p * N + i] != -2 && !std::isfinite(scores[p * N + i]))
-          throw std::invalid_argument("scores must be finite, got " + std::to_string(scores[p * N + i]) +
-                                      " at [" + std::to_string(p) + ", " + std::to_string(i) + "]");
+        if (answers[p * N + i] != -2 && !(std::isfinite(scores[p * N + i]) && scores[p * N + i] >= 0.0))
+          throw std::invalid_argument("scores must be finite and >= 0 (vote weights), got " +
+                                      std::to_string(scores[p * N + i]) + " at [" + std::to_string(p) + ", " +
+                                      std::to_string(i) + "]");
     }
   }
   parallel_for(P, num_threads, [&](int64_t b, int64_t e) {
@@ -638,6 +1256,7 @@ inline void weighted_maj_at_k(const int64_t* answers, const double* scores, cons
         std::fill(mark.begin(), mark.end(), -1);
         int64_t wins = 0;
         for (int64_t d = 0; d < draws; ++d) {
+          if ((d & 1023) == 1023) poll_interrupt();
           touched.clear();
           for (int64_t t = 0; t < k; ++t) {  // partial Fisher-Yates: perm[0..k) is a uniform k-subset
             const int64_t r = t + static_cast<int64_t>(bounded(st, static_cast<uint64_t>(n - t)));
@@ -663,6 +1282,60 @@ inline void weighted_maj_at_k(const int64_t* answers, const double* scores, cons
       }
     }
   }, 1);
+}
+
+// ---- bootstrap over problems ----------------------------------------------------------------------
+// Resample counts of B0 .. B0 + nb - 1 bootstrap replicates over P problems: row b holds how often each
+// problem is drawn among P uniform draws with replacement (a multinomial(P, 1/P) vector, as float64 so it
+// feeds a matrix product). Replicate b's draws come from its own splitmix64 stream keyed by (seed, b), so
+// any split of the replicates into chunks and threads gives the same counts. out: (nb, P).
+inline void bootstrap_counts(int64_t P, int64_t b0, int64_t nb, uint64_t seed, double* out, int num_threads) {
+  if (P < 1) throw std::invalid_argument("bootstrap needs >= 1 problem, got " + std::to_string(P));
+  if (nb < 0 || b0 < 0) throw std::invalid_argument("bootstrap replicate range must be non-negative");
+  parallel_for(nb, num_threads, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      poll_interrupt();
+      double* row = out + r * P;
+      std::fill(row, row + P, 0.0);
+      uint64_t st = seed;
+      splitmix64(st);
+      st ^= 0xA0761D6478BD642Full * static_cast<uint64_t>(b0 + r + 1);
+      splitmix64(st);
+      for (int64_t i = 0; i < P; ++i) row[bounded(st, static_cast<uint64_t>(P))] += 1.0;
+    }
+  }, std::max<int64_t>(1, (int64_t{1} << 22) / P));  // threads only for > 4M draws each
+}
+
+// Means of the same replicates directly: out[r, j] = sum_p count[r, p] v[p, j] / sum_p count[r, p] [v[p, j] not
+// NaN] (NaN entries skipped), for small problems where a matrix product's thread start-up costs more than the
+// work. values: (P, K) row-major; out: (nb, K).
+inline void bootstrap_means(const double* values, int64_t P, int64_t K, int64_t b0, int64_t nb, uint64_t seed,
+                            double* out, int num_threads) {
+  if (P < 1 || K < 1) throw std::invalid_argument("bootstrap needs a non-empty (problems, ks) matrix");
+  bool has_nan = false;
+  for (int64_t i = 0; i < P * K && !has_nan; ++i) has_nan = std::isnan(values[i]);
+  parallel_for(nb, num_threads, [&](int64_t b, int64_t e) {
+    std::vector<double> cnt(P), okc(has_nan ? K : 0);
+    for (int64_t r = b; r < e; ++r) {
+      poll_interrupt();
+      bootstrap_counts(P, b0 + r, 1, seed, cnt.data(), 1);
+      double* o = out + r * K;
+      std::fill(o, o + K, 0.0);
+      if (has_nan) std::fill(okc.begin(), okc.end(), 0.0);
+      for (int64_t p = 0; p < P; ++p) {
+        const double w = cnt[p];
+        if (w == 0.0) continue;
+        const double* v = values + p * K;
+        if (!has_nan) {
+          for (int64_t j = 0; j < K; ++j) o[j] += w * v[j];
+        } else {
+          for (int64_t j = 0; j < K; ++j)
+            if (!std::isnan(v[j])) { o[j] += w * v[j]; okc[j] += w; }
+        }
+      }
+      for (int64_t j = 0; j < K; ++j) o[j] = has_nan ? (okc[j] > 0.0 ? o[j] / okc[j] : kNaN) : o[j] / P;
+    }
+  }, std::max<int64_t>(1, (int64_t{1} << 22) / (P * K)));
 }
 
 }  // namespace ttc_fast

@@ -242,6 +242,7 @@ void broadcast_map(const std::vector<int64_t>& shape, const std::vector<StridedI
           double v[NIN];
           double r[NOUT];
           for (int64_t e = 0; e < inner; ++e) {
+            if ((e & 65535) == 0) poll_interrupt();
             for (size_t i = 0; i < NIN; ++i) v[i] = ptr[i][e * step[i]];
             fn(v, r);
             for (size_t j = 0; j < NOUT; ++j) o[j][e] = r[j];

@@ -113,7 +113,8 @@ inline void philox_uniform_rows(const int64_t* seeds, const int64_t* offsets, in
       B * V, num_threads,
       [&](int64_t begin, int64_t end) {  // flat range [begin, end) of [B, V], possibly splitting rows
         while (begin < end) {
-          const int64_t b = begin / V, i = begin - b * V, stop = std::min(end, (b + 1) * V);
+          poll_interrupt();
+          const int64_t b = begin / V, i = begin - b * V, stop = std::min({end, (b + 1) * V, begin + (int64_t{1} << 20)});
           const uint64_t s = static_cast<uint64_t>(seeds[b]);
           const uint64_t counter =
               static_cast<uint64_t>(offsets[b]) * static_cast<uint64_t>(V) + static_cast<uint64_t>(i);

@@ -313,7 +313,7 @@ inline void gumbel_argmax_rows(const float* z, const float* thr, const int64_t* 
       [&](int64_t begin, int64_t end) {
         sample_detail::RowScratch w;
         for (int64_t b = begin; b < end; ++b)
-          tokens[b] = gumbel_argmax_row(z + b * V, V, thr[b], seeds[b], offsets[b], log_fn, gb, prune, w);
+          poll_interrupt(), tokens[b] = gumbel_argmax_row(z + b * V, V, thr[b], seeds[b], offsets[b], log_fn, gb, prune, w);
       },
       /*min_chunk=*/1);
 }

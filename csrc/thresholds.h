@@ -249,7 +249,7 @@ inline void sample_thresholds(const float* z, const int64_t* k, const float* p, 
       B, num_threads,
       [&](int64_t begin, int64_t end) {
         thr_detail::Scratch s;
-        for (int64_t b = begin; b < end; ++b) thr[b] = thr_detail::row_threshold(z + b * V, V, k[b], p[b], lmp[b], s);
+        for (int64_t b = begin; b < end; ++b) poll_interrupt(), thr[b] = thr_detail::row_threshold(z + b * V, V, k[b], p[b], lmp[b], s);
       },
       /*min_chunk=*/1);
 }

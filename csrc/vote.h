@@ -179,6 +179,7 @@ inline void vote_rows(const int64_t* answers, int64_t P, int64_t N, int64_t* win
         vote_detail::Cluster* cl = s.cl.data();
         int64_t lo_chunk = 0;
         for (int64_t p = begin; p < end; ++p) {
+          poll_interrupt();
           const int64_t* row = answers + p * N;
           int64_t* ids = cluster_ids + p * N;
           int64_t* sizes = cluster_sizes + p * N;

@@ -372,7 +372,8 @@ def test_strategies_through_log(strategy):
     rng = np.random.default_rng(0)
     for r in recs:
         for p in r["problems"]:
-            p["scores"] = (np.asarray(p["correct"]) + rng.normal(0, 0.7, len(p["correct"]))).tolist()
+            # reward scores are vote weights for "wmaj": >= 0 (exp keeps best-of-k's order)
+            p["scores"] = np.exp(np.asarray(p["correct"]) + rng.normal(0, 0.7, len(p["correct"]))).tolist()
     d, st = select(recs, budget_flops=BUDGET, strategy=strategy, patience=50, return_stopper=True)
     last = recs[-1]
     a = np.array([p["answers"] for p in last["problems"]])

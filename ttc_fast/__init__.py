@@ -23,6 +23,11 @@ _EXPORTS: dict[str, str] = {
     "best_of_k": "estimators",
     "weighted_maj_at_k": "estimators",
     "cluster_answers": "estimators",
+    # paired comparisons and extrapolation beyond n (ttc_fast/comparison.py, ttc_fast/extrapolation.py)
+    "compare": "comparison",
+    "CompareResult": "comparison",
+    "extrapolate": "extrapolation",
+    "ExtrapolationResult": "extrapolation",
     # FLOP accounting (csrc/flops.h)
     "ModelSpec": "flops",
     "training_flops": "flops",
@@ -89,6 +94,8 @@ if TYPE_CHECKING:  # static checkers see the real definitions
     from ttc_fast.estimators import (EstimateResult, best_of_k, cluster_answers, maj_at_k,
                                      maj_at_k_counts, pass_at_k, weighted_maj_at_k)
     from ttc_fast.answers import extract, grade
+    from ttc_fast.comparison import CompareResult, compare
+    from ttc_fast.extrapolation import ExtrapolationResult, extrapolate
     from ttc_fast.flops import (BreakEven, ModelSpec, break_even, forward_flops, inference_flops,
                                 kv_cache_bytes, paper_break_even, training_flops)
     from ttc_fast.runtime import Samples, generate, load_hf_model, load_model

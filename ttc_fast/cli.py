@@ -437,6 +437,113 @@ _PARSERS.append(_add_estimate_parser)
 # workload defaults per device: a CPU run of the tiny shape finishes in seconds; on CUDA a real evaluation workload
 _BENCH_DEFAULTS = {"cpu": dict(prompts=2, n=8, prompt_len=64, new_tokens=16),
                    "cuda": dict(prompts=64, n=64, prompt_len=1000, new_tokens=256)}
+# ---- compare (ttc_fast/comparison.py) -------------------------------------------------------------------------
+def _add_compare_parser(sub) -> None:
+    p = sub.add_parser(
+        "compare", help="paired difference of two evaluations (a - b) at every K, with simultaneous bands",
+        description="Compares two eval-log records of the same problems (matched by problem id): the mean over "
+                    "problems of est_a(K_a) - est_b(K_b), its paired standard error, pointwise intervals, a "
+                    "simultaneous band over the whole K grid and the one-sided p-value of 'a >= b - margin'. "
+                    "LOG_B may be LOG_A with another --step-b.")
+    p.add_argument("log_a", metavar="LOG_A", help="eval log (JSON lines) holding evaluation a")
+    p.add_argument("log_b", metavar="LOG_B", help="eval log holding evaluation b (may be the same file)")
+    p.add_argument("--step-a", type=int, default=None, help="step of the record to use from LOG_A (default: last)")
+    p.add_argument("--step-b", type=int, default=None, help="step of the record to use from LOG_B (default: last)")
+    p.add_argument("--metric", choices=["pass", "maj", "bok"], default="maj", help="estimator (default: maj)")
+    p.add_argument("--ks-a", type=_positive_ints, default=None,
+                   help="K of a, comma-separated (default: every k up to the smallest n)")
+    p.add_argument("--ks-b", type=_positive_ints, default=None,
+                   help="K of b (default: --ks-a; one value is broadcast, e.g. --ks-b 1)")
+    p.add_argument("--method", choices=["bootstrap", "normal"], default="bootstrap", help="interval method")
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    p.add_argument("--margin", type=float, default=0.0, help="test 'a >= b - margin' (accuracy units)")
+    p.add_argument("--bootstrap", type=int, default=4000, help="bootstrap resamples / Gaussian draws")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resamples")
+    p.add_argument("--tie", choices=["random", "strict", "optimistic"], default="random", help="maj tie rule")
+    p.add_argument("--abstain", choices=["exclude", "vote"], default="exclude", help="maj abstention rule")
+    p.add_argument("--common-only", action="store_true", help="compare only the problem ids both records have")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the difference curve with both bands")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _pick_record(path: str, step: int | None, flag: str) -> dict:
+    from ttc_fast.evallog import read_log
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such eval log")
+    records = read_log(path)
+    if not records:
+        raise ValueError(f"{path}: no complete record")
+    if step is None:
+        return records[-1]
+    for rec in reversed(records):
+        if rec.get("step") == step:
+            return rec
+    steps = [r.get("step") for r in records]
+    raise ValueError(f"{path}: no record with {flag} {step} (steps in the log: {steps[:10]}"
+                     f"{' ...' if len(steps) > 10 else ''})")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from ttc_fast._table import format_table
+    from ttc_fast.comparison import compare
+
+    rec_a = _pick_record(args.log_a, args.step_a, "--step-a")
+    rec_b = _pick_record(args.log_b, args.step_b, "--step-b")
+    res = compare(rec_a, rec_b, metric=args.metric, ks_a=args.ks_a, ks_b=args.ks_b, confidence=args.confidence,
+                  margin=args.margin, method=args.method, bootstrap=args.bootstrap, seed=args.seed, tie=args.tie,
+                  abstain=args.abstain, common_only=args.common_only)
+    name = _METRICS[args.metric]
+    if args.json:
+        out = {"metric": res.metric, "step_a": rec_a.get("step"), "step_b": rec_b.get("step"),
+               "num_problems": res.num_problems, "method": res.method, "confidence": res.confidence,
+               "margin": res.margin, "critical_value": res.critical_value}
+        for f in ("ks", "ks_b", "mean", "stderr", "low", "high", "band_low", "band_high", "p_value", "mean_a",
+                  "mean_b", "stderr_unpaired"):
+            out[f] = getattr(res, f).tolist()
+        print(json.dumps(out))
+    else:
+        print(f"{name}: a = {args.log_a} step {rec_a.get('step')}, b = {args.log_b} step {rec_b.get('step')}, "
+              f"{res.num_problems} paired problems, {res.method}, {100 * res.confidence:g}% "
+              f"(band multiplier {res.critical_value:.3f})")
+        rows = [[int(ka), int(kb), f"{100 * ma:.2f}", f"{100 * mb:.2f}", f"{100 * m:+.2f}", f"{100 * s:.2f}",
+                 f"[{100 * lo:+.2f}, {100 * hi:+.2f}]", f"[{100 * bl:+.2f}, {100 * bh:+.2f}]", f"{p:.3g}"]
+                for ka, kb, ma, mb, m, s, lo, hi, bl, bh, p in zip(
+                    res.ks, res.ks_b, res.mean_a, res.mean_b, res.mean, res.stderr, res.low, res.high, res.band_low,
+                    res.band_high, res.p_value)]
+        print(format_table(["K_a", "K_b", "a %", "b %", "a-b pts", "stderr", "pointwise", "simultaneous",
+                            f"p(a>=b-{args.margin:g})"], rows))
+    if args.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 3.5))
+        x = res.ks
+        ax.fill_between(x, 100 * res.band_low, 100 * res.band_high, alpha=0.25, label="simultaneous band")
+        ax.fill_between(x, 100 * res.low, 100 * res.high, alpha=0.45, label="pointwise interval")
+        ax.plot(x, 100 * res.mean, marker="o", ms=3, label="a - b")
+        ax.axhline(-100 * res.margin, color="k", lw=0.8, ls="--")
+        if len(x) > 1 and x.max() / max(x.min(), 1) >= 8:
+            ax.set_xscale("log", base=2)
+        same_k = bool((res.ks == res.ks_b).all())
+        ax.set_xlabel("K (samples)" if same_k else f"K of a (b at K = {', '.join(map(str, np.unique(res.ks_b)))})"
+                      if len(np.unique(res.ks_b)) <= 3 else "K of a")
+        ax.set_ylabel(f"{name} difference (points)")
+        ax.set_title(f"a - b over {res.num_problems} problems ({100 * res.confidence:g}%)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+        plt.close(fig)
+    return 0
+
+
+_PARSERS.append(_add_compare_parser)
 
 
 def _add_bench_sampling_parser(sub) -> None:

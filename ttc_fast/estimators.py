@@ -18,12 +18,31 @@ Conventions (all functions):
 - ``stderr`` = std(per-problem values, ddof=1) / sqrt(P), 0 when P == 1.
 - ``bootstrap=B > 0`` resamples problems with replacement B times (seeded by ``seed``) and fills
   ``bootstrap_stderr`` (std of the B resampled means) and the 95% percentile interval ``ci_low``/``ci_high``.
+  The resamples are streamed in blocks (memory ~32 MB plus the (B, K) resampled means); limits:
+  ``B <= MAX_BOOTSTRAP`` (10**6) and ``B * K <= MAX_BOOTSTRAP_CELLS`` (5 * 10**7, 400 MB of means).
+- Every long loop runs in C++ with the GIL released and polls for Ctrl-C every 20 ms: KeyboardInterrupt arrives
+  within ~0.1 s (measured up to 124 ms on the loaded 2-core CI VM).
+
+Sizes and costs (one core, see BENCHMARKS.md for measurements):
+
+- pass@k: n <= 10**8 per problem; cost ~ (distinct (n, c) pairs) x (largest k), ~2 ms for 100,000 problems x
+  n = 1,000 with every k.
+- maj@k: n <= 10**7 per problem (the log-factorial table is 8 bytes per sample). Per problem the cost follows the
+  ks asked for: only the numbers of correct draws x with a hypergeometric weight >= 1e-21 at some asked k are
+  visited. With a few competing answers, every k at n = 10,000 takes ~0.1 s (1-2 s when 3-4 answers tie
+  within a few samples); a flat spread of many equal-sized answers costs ~n^3 (n = 2,000: ~1-2 s, n = 10,000:
+  minutes, interruptible).
+- best-of-k: O(n log n + K n) per problem. weighted maj: O(K x draws x k) per problem, ``draws <= 10**7``.
+- Per-problem matrices (maj@k, best-of-k, weighted maj, and ``per_problem=True``) hold P x K doubles:
+  P x K <= MAX_CELLS (2.5 * 10**8, 2 GB).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import warnings
 
 import numpy as np
 
@@ -33,6 +52,11 @@ __all__ = ["EstimateResult", "pass_at_k", "maj_at_k", "maj_at_k_counts", "best_o
            "cluster_answers"]
 
 _TIES = {"random": 0, "strict": 1, "optimistic": 2}
+MAX_BOOTSTRAP = 10**6
+MAX_BOOTSTRAP_CELLS = 5 * 10**7
+MAX_CELLS = 250_000_000
+MAX_DRAWS = 10**7
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _ABSTAIN = {"exclude": 0, "vote": 1}
 
 
@@ -92,10 +116,35 @@ def _pad_ragged(x: Any, fill: Any) -> Any:
     return x
 
 
+def _big_int(x: Any) -> int | None:
+    """The first Python int outside int64 in a (nested) list, else None."""
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        elif isinstance(v, int) and not isinstance(v, bool) and not _INT64_MIN <= v <= _INT64_MAX:
+            return v
+    return None
+
+
 def _int_array(x: Any, name: str, ndim: int) -> np.ndarray:
     arr = _as_array(x, name)
+    if isinstance(x, (list, tuple)) and arr.dtype.kind in "fO":  # numpy turns ints >= 2^63 into floats
+        big = _big_int(x)
+        if big is not None:
+            raise ValueError(f"{name} must fit in int64 ([-2^63, 2^63 - 1]), got {big}")
+    if arr.dtype == object:  # Python ints beyond 64 bits (or mixed types)
+        flat = arr.ravel().tolist()
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in flat):
+            big = next((int(v) for v in flat if not _INT64_MIN <= int(v) <= _INT64_MAX), None)
+            if big is not None:
+                raise ValueError(f"{name} must fit in int64 ([-2^63, 2^63 - 1]), got {big}")
+            arr = np.array(flat, dtype=np.int64).reshape(arr.shape)
     if arr.dtype == bool or arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be integers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and int(arr.max()) > _INT64_MAX:
+        raise ValueError(f"{name} must fit in int64 ([-2^63, 2^63 - 1]), got {int(arr.max())}")
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     return np.ascontiguousarray(arr, dtype=np.int64)
@@ -161,9 +210,9 @@ def _answers(answers: Any) -> np.ndarray:
     if isinstance(answers, (list, tuple)) and _has_strings(answers):
         return cluster_answers(answers)
     arr = _as_array(answers, "answers")
-    if arr.dtype.kind in "OUS":
+    if arr.dtype.kind in "US" or (arr.dtype == object and _big_int(arr.ravel().tolist()) is None):
         return cluster_answers(arr.tolist())
-    arr = _int_array(arr, "answers", 2)
+    arr = _int_array(answers if isinstance(answers, (list, tuple)) else arr, "answers", 2)
     bad = arr < -2
     if bad.any():
         raise ValueError(f"answers must be >= -2 (-1 abstain, -2 padding), got {int(arr[bad][0])}")
@@ -202,19 +251,65 @@ def _summary(metric: str, ks: np.ndarray, values: np.ndarray, per_problem: bool,
     return EstimateResult(metric, ks, mean, stderr, values if per_problem else None, mc, P, *boot)
 
 
-def _bootstrap(values: np.ndarray, B: int, seed: int):
-    if not isinstance(B, (int, np.integer)) or B < 0:
-        raise ValueError(f"bootstrap must be a non-negative int, got {B!r}")
-    P = values.shape[0]
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(P, np.full(P, 1.0 / P), size=B).astype(np.float64)  # (B, P) resample counts
+def _check_bootstrap(B: Any, K: int, name: str = "bootstrap") -> int:
+    if isinstance(B, bool) or not isinstance(B, (int, np.integer)) or B < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {B!r}")
+    if B > MAX_BOOTSTRAP:
+        raise ValueError(f"{name} must be <= {MAX_BOOTSTRAP:,}, got {B:,}")
+    if B * K > MAX_BOOTSTRAP_CELLS:
+        raise ValueError(f"{name} x number of ks must be <= {MAX_BOOTSTRAP_CELLS:,} (memory of the resampled means), "
+                         f"got {B:,} x {K:,} = {B * K:,}")
+    return int(B)
+
+
+def _seed64(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    return int(seed) & 0xFFFFFFFFFFFFFFFF
+
+
+def resample_means(values: np.ndarray, B: int, seed: int) -> np.ndarray:
+    """``(B, K)`` means of B bootstrap resamples of the rows (problems) of ``values`` ``(P, K)``, NaN entries skipped.
+
+    Resample counts come from ``_C.bootstrap_counts`` (replicate b depends only on (seed, b)); small problems
+    (B x P x K <= 5e7) are summed directly in C++, larger ones in blocks of about 4 M counts, each block a matrix
+    product, so memory stays ~32 MB plus the output. Both give the same resamples.
+    """
+    P, K = values.shape
+    B = _check_bootstrap(B, K)
+    if B * P * K <= 50_000_000:  # small: direct sums in C++ (a matrix product's thread start-up would dominate)
+        return _C.bootstrap_means(np.ascontiguousarray(values, dtype=np.float64), 0, B, _seed64(seed))
     ok = ~np.isnan(values)
-    sums = weights @ np.where(ok, values, 0.0)  # (B, K)
-    cnt = weights @ ok.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / cnt
-    return (np.nanstd(means, axis=0, ddof=1) if B > 1 else np.zeros(values.shape[1]),
-            np.nanpercentile(means, 2.5, axis=0), np.nanpercentile(means, 97.5, axis=0))
+    has_nan = not ok.all()
+    vals = np.where(ok, values, 0.0) if has_nan else np.ascontiguousarray(values, dtype=np.float64)
+    okf = ok.astype(np.float64) if has_nan else None
+    out = np.empty((B, K))
+    block = max(1, min(B, (1 << 22) // P))
+    s64 = _seed64(seed)
+    for b0 in range(0, B, block):
+        nb = min(block, B - b0)
+        w = _C.bootstrap_counts(P, b0, nb, s64)  # (nb, P)
+        sums = w @ vals
+        if has_nan:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[b0:b0 + nb] = sums / (w @ okf)
+        else:
+            out[b0:b0 + nb] = sums / P
+    return out
+
+
+def _bootstrap(values: np.ndarray, B: int, seed: int):
+    means = resample_means(values, B, seed)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (lenient k > every n)
+        return (np.nanstd(means, axis=0, ddof=1) if B > 1 else np.zeros(values.shape[1]),
+                np.nanpercentile(means, 2.5, axis=0), np.nanpercentile(means, 97.5, axis=0))
+
+
+def _check_cells(P: int, K: int) -> None:
+    if P * K > MAX_CELLS:
+        raise ValueError(f"num_problems x number of ks must be <= {MAX_CELLS:,} (the (P, K) float64 matrix), "
+                         f"got {P:,} x {K:,} = {P * K:,}; ask for fewer ks or split the problems")
 
 
 # ---- public API ----------------------------------------------------------------------------------------------
@@ -231,7 +326,8 @@ def pass_at_k(num_samples: Any, num_correct: Any, ks: Any = None, *, per_problem
         lenient: k > n_i gives NaN for that problem instead of raising.
         bootstrap, seed: percentile bootstrap over problems (see module docstring).
 
-    Computed in O(n) per distinct (n, c) pair in log space (log1p/expm1): stable to n = 10^5 and beyond.
+    Computed per distinct (n, c) pair by multiplicative recurrences over k (no overflow, monotone in k, pass@1 =
+    c/n to half an ulp; rounding grows ~k ulp): n <= 10**8, cost (distinct pairs) x (largest k).
     """
     c = _int_array(num_correct, "num_correct", 1) if np.ndim(num_correct) else _int_array([num_correct],
                                                                                          "num_correct", 1)
@@ -250,7 +346,11 @@ def pass_at_k(num_samples: Any, num_correct: Any, ks: Any = None, *, per_problem
         raise ValueError(f"num_correct must be <= num_samples, got c={int(c[i])} > n={int(n[i])} (problem {i})")
     k_arr = _ks(ks, int(n.min()))
     _check_k_le_n(k_arr, n, lenient)
+    if bootstrap:
+        _check_bootstrap(bootstrap, len(k_arr))
     want = per_problem or bootstrap > 0
+    if want:
+        _check_cells(len(n), len(k_arr))
     mean, m2, count, per = _C.pass_at_k(n, c, k_arr, lenient, want)
     if bootstrap:
         return _summary("pass", k_arr, per, per_problem, bootstrap, seed)
@@ -271,12 +371,18 @@ def maj_at_k(answers: Any, correct: Any, ks: Any = None, *, tie: str = "random",
         abstain: ``"exclude"`` abstentions never vote; ``"vote"`` they vote as one more (wrong) cluster.
         Other arguments: see :func:`pass_at_k`.
 
-    A k-subset scores only if it contains at least one correct sample. Exact (no sampling); stable to n = 10^4.
+    A k-subset scores only if it contains at least one correct sample. Exact (no sampling; terms below 1e-21
+    are dropped, so values are exact to ~1e-15 absolute): n <= 10**7 per problem, cost following the ks asked
+    for (see the module docstring; every k at n = 10,000 takes ~0.1-2 s per problem unless many answers of
+    equal size compete).
     """
     a = _answers(_pad_ragged(answers, -2))
     cor = _bool_array(_pad_ragged(correct, False), "correct", a.shape, "answers")
     k_arr = _ks(ks, int(_lengths(a).min()))
     _check_k_le_n(k_arr, _lengths(a), lenient)
+    _check_cells(a.shape[0], len(k_arr))
+    if bootstrap:
+        _check_bootstrap(bootstrap, len(k_arr))
     values = _C.maj_at_k(a, cor, k_arr, _tie(tie), _abstain(abstain), lenient)
     return _summary("maj", k_arr, values, per_problem, bootstrap, seed)
 
@@ -306,6 +412,9 @@ def maj_at_k_counts(cluster_sizes: Any, cluster_correct: Any, abstentions: Any =
     n = sizes.sum(axis=1) + (ab if ab is not None else 0)
     k_arr = _ks(ks, int(n.min()))
     _check_k_le_n(k_arr, n, lenient)
+    _check_cells(sizes.shape[0], len(k_arr))
+    if bootstrap:
+        _check_bootstrap(bootstrap, len(k_arr))
     values = _C.maj_at_k_counts(sizes, cor, ab, k_arr, _tie(tie), _abstain(abstain), lenient)
     return _summary("maj", k_arr, values, per_problem, bootstrap, seed)
 
@@ -335,6 +444,9 @@ def best_of_k(scores: Any, correct: Any, ks: Any = None, *, per_problem: bool = 
         raise ValueError(f"scores contains NaN inside row {p} (NaN is only allowed as trailing padding)")
     k_arr = _ks(ks, int(lengths.min()))
     _check_k_le_n(k_arr, lengths, lenient)
+    _check_cells(s.shape[0], len(k_arr))
+    if bootstrap:
+        _check_bootstrap(bootstrap, len(k_arr))
     values = _C.best_of_k(s, cor, lengths.astype(np.int64), k_arr, lenient)
     return _summary("bok", k_arr, values, per_problem, bootstrap, seed)
 
@@ -346,19 +458,25 @@ def weighted_maj_at_k(answers: Any, scores: Any, correct: Any, ks: Any = None, *
     Each of ``draws`` uniform k-subsets per problem and k: every non-abstaining sample adds its score to its
     cluster; the largest sum wins (exact ties at random); credit if the winner is correct (0 if all abstain).
     ``mc_stderr`` (K,) is the Monte Carlo standard error of ``mean``; results depend only on ``seed`` (not on
-    the thread count). Shapes as in :func:`maj_at_k`; ``scores`` float ``(P, N)``, finite where not padding.
+    the thread count). Shapes as in :func:`maj_at_k`; ``scores`` float ``(P, N)``, finite and >= 0 where not
+    padding; ``draws`` in [1, 10**7] (cost ~ P x K x draws x k, interruptible).
     """
     a = _answers(_pad_ragged(answers, -2))
     s = _float_array(_pad_ragged(scores, 0.0), "scores", a.shape, "answers")
     cor = _bool_array(_pad_ragged(correct, False), "correct", a.shape, "answers")
-    if not isinstance(draws, (int, np.integer)) or isinstance(draws, bool) or draws < 1:
-        raise ValueError(f"draws must be a positive int, got {draws!r}")
+    if not isinstance(draws, (int, np.integer)) or isinstance(draws, bool) or not 1 <= draws <= MAX_DRAWS:
+        raise ValueError(f"draws must be an int in [1, {MAX_DRAWS:,}], got {draws!r}")
     valid = a != -2
     if (~np.isfinite(s[valid])).any():
         raise ValueError(f"scores must be finite, got {s[valid][~np.isfinite(s[valid])][0]}")
+    if (s[valid] < 0).any():
+        raise ValueError(f"scores must be >= 0 (they are vote weights), got {s[valid][s[valid] < 0][0]}")
     k_arr = _ks(ks, int(_lengths(a).min()))
     _check_k_le_n(k_arr, _lengths(a), lenient)
-    values, var = _C.weighted_maj_at_k(a, s, cor, k_arr, int(draws), int(seed) & 0xFFFFFFFFFFFFFFFF, lenient)
+    _check_cells(a.shape[0], len(k_arr))
+    if bootstrap:
+        _check_bootstrap(bootstrap, len(k_arr))
+    values, var = _C.weighted_maj_at_k(a, s, cor, k_arr, int(draws), _seed64(seed), lenient)
     return _summary("wmaj", k_arr, values, per_problem, bootstrap, seed, mc_var=var)
 
 
