@@ -46,6 +46,22 @@ def test_vs_counter(shape, backend):
     check(vote(a.to(dev(backend)), backend=backend), a)
 
 
+@pytest.mark.interpreter
+@pytest.mark.parametrize("shape", [(6, 20), (3, 16)], ids=str)
+def test_triton_position_blocks(shape):
+    # rows longer than one block of positions (BLOCK_I = 8: a partial last block; block-aligned N)
+    from ttc_fast.ops._vote_triton import vote_triton
+    g = torch.Generator().manual_seed(shape[1])
+    a = torch.randint(-2, 6, shape, generator=g)
+    P, N = shape
+    out = dict(winner=torch.empty(P, dtype=torch.int64), winner_count=torch.empty(P, dtype=torch.int64),
+               runner_up_count=torch.empty(P, dtype=torch.int64), cluster_ids=torch.empty(P, N, dtype=torch.int64),
+               cluster_sizes=torch.empty(P, N, dtype=torch.int64), abstentions=torch.empty(P, dtype=torch.int64))
+    out = {k: v.to(KERNEL_DEVICE) for k, v in out.items()}
+    vote_triton(a.to(KERNEL_DEVICE), **out, config=dict(BLOCK_I=8, CHUNK=8, num_warps=1))
+    check(type(vote_ref(a))(**{k: v.cpu() for k, v in out.items()}), a)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_edge_rows(backend):
     a = torch.tensor([
