@@ -142,10 +142,11 @@ def count_traffic():
 
 def attention_traffic(Hq: int, Hkv: int, D: int, ns: list[int], Ls: list[int], S: int, *, splits: int | None = None,
                       suffix_splits: int | None = None, config: dict | None = None, sms: int = H200_SMS,
-                      seed: int = 0) -> dict:
+                      suffix_lens: list[int] | None = None, seed: int = 0) -> dict:
     """Run one decode step of ``shared_prefix_attention`` (Triton, interpreter) with its traffic counted.
 
-    ``ns`` samples and ``Ls`` prefix tokens per prompt, every suffix ``S`` tokens long (cache ``S``). ``config``
+    ``ns`` samples and ``Ls`` prefix tokens per prompt, suffix cache ``S`` tokens, each suffix ``S`` tokens long
+    unless ``suffix_lens`` (one per sample) says otherwise. ``config``
     defaults to the CUDA configuration for bf16, ``splits``/``suffix_splits`` to what an H200 (``sms``) would use.
     Returns element counts per tensor plus the configuration, and checks the output against the torch reference.
     """
@@ -166,7 +167,7 @@ def attention_traffic(Hq: int, Hkv: int, D: int, ns: list[int], Ls: list[int], S
     ks, vs = torch.randn(T, S, Hkv, D, generator=g), torch.randn(T, S, Hkv, D, generator=g)
     pi = torch.tensor([0] + np.cumsum(Ls).tolist(), dtype=torch.int32)
     qi = torch.tensor([0] + np.cumsum(ns).tolist(), dtype=torch.int32)
-    sl = torch.full((T,), S, dtype=torch.int32)
+    sl = torch.full((T,), S, dtype=torch.int32) if suffix_lens is None else torch.tensor(suffix_lens, dtype=torch.int32)
     out = torch.empty_like(q)
     args = (q, kp, vp, pi, qi, ks, vs, sl)
     with count_traffic() as c:
