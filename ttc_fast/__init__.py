@@ -45,10 +45,15 @@ _EXPORTS: dict[str, str] = {
     "grade": "answers",
 }
 
+# subpackages reachable as attributes after a plain ``import ttc_fast`` (imported on first access: ops needs torch)
+_SUBPACKAGES = ("ops",)
+
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"ttc_fast.{name}")  # the import binds it as an attribute of ttc_fast
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ttc_fast' has no attribute {name!r}")
@@ -58,7 +63,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return __all__ + list(_SUBPACKAGES)
 
 
 if TYPE_CHECKING:  # static checkers see the real definitions

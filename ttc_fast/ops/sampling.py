@@ -16,7 +16,7 @@ Algorithm (identical in the reference and the Triton kernel, so one seed gives o
 Rows without a finite distribution (the same on every backend and at every temperature):
 
 - a NaN logit, or every logit ``-inf``: no distribution; the token is **-1** (callers must check: ``generate``
-  raises :class:`ttc_fast.runtime.NonFiniteLogitsError` before sampling such a row).
+  raises :class:`ttc_fast.runtime.generate.NonFiniteLogitsError` before sampling such a row).
 - ``+inf`` logits (no NaN): the limit of the softmax puts all mass on them, uniformly: ``z = 0`` at the ``+inf``
   tokens and ``-inf`` elsewhere, so the seeded draw picks one of the ``+inf`` tokens; at temperature 0 the first.
 
