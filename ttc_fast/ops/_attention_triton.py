@@ -27,7 +27,7 @@ def cuda_config(G: int, D: int, dtype: torch.dtype = torch.bfloat16) -> dict:
     """
     block_d = triton.next_power_of_2(D)
     if dtype == torch.float32:
-        bm, bn, warps = (32, 16, 4) if block_d <= 64 else (16, 16, 8)
+        bm, bn, warps = (32, 16, 4) if block_d <= 64 else (16, 32, 8) if block_d <= 128 else (16, 16, 8)
     elif block_d <= 64:
         bm, bn, warps = 64, 64, 4
     elif block_d <= 128:
