@@ -8,7 +8,7 @@ Triton's ``ptxas`` for older targets rejects the PTX of this Triton (ISA 9.x); i
 is what Triton itself runs for cc >= 90. Shared memory is Triton's own figure (``metadata.shared``, bytes of
 dynamic shared memory per program).
 
-Run (TRITON_INTERPRET must be unset or 0; this script sets it to 0 before importing triton):
+Run (as a script: it sets TRITON_INTERPRET=0 before importing triton):
     python benchmarks/kernel_resources.py                  # the full table (markdown), ~2 min on 2 cores
     python benchmarks/kernel_resources.py --subset fast --check   # the test's subset; exit 1 on any spill
     python benchmarks/kernel_resources.py --json out.json --arch sm_90a
@@ -29,8 +29,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-os.environ["TRITON_INTERPRET"] = "0"  # @triton.jit must give a JITFunction, not an interpreted function
-os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 ATT_DTYPES = ("bf16", "fp16", "fp32")
@@ -135,13 +133,17 @@ def measure(case: Case, ptxas: str, arch: str) -> dict:
     cc = int(re.sub(r"\D", "", arch))
     # a fresh compile prints Triton's own ptxas -v log (same target and flags); a cache hit prints none
     buf = io.StringIO()
-    old, triton.knobs.nvidia.dump_ptxas_log = triton.knobs.nvidia.dump_ptxas_log, True
+    knobs = getattr(getattr(triton, "knobs", None), "nvidia", None)  # older Tritons: no knob, ptxas runs below
+    old = getattr(knobs, "dump_ptxas_log", None)
+    if knobs is not None:
+        knobs.dump_ptxas_log = True
     try:
         with contextlib.redirect_stdout(buf):
             k = triton.compile(ASTSource(fn=fn, signature=sig, constexprs=case.constexprs),
                                target=GPUTarget("cuda", cc, 32), options=case.options)
     finally:
-        triton.knobs.nvidia.dump_ptxas_log = old
+        if knobs is not None:
+            knobs.dump_ptxas_log = old
     if arch == f"sm_{cc}a" and cc >= 90 and "Used " in buf.getvalue():  # Triton assembles cc 90 as sm_90a
         res = parse_ptxas(buf.getvalue())
         res["shared"] = int(getattr(k.metadata, "shared", 0))
@@ -234,4 +236,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    # before triton is imported (only here: importing this module, as the test does, must not switch the
+    # interpreter off for the importing process): @triton.jit must give a JITFunction, not an interpreted one
+    os.environ["TRITON_INTERPRET"] = "0"
+    os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
     sys.exit(main())

@@ -17,11 +17,13 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "kernel_res
 
 def _run(subset):
     pytest.importorskip("triton.backends.nvidia")
+    before = os.environ.get("TRITON_INTERPRET")
     sys.path.insert(0, os.path.dirname(SCRIPT))
     try:
         import kernel_resources
     finally:
         sys.path.pop(0)
+    assert os.environ.get("TRITON_INTERPRET") == before  # importing the harness leaves the interpreter alone
     if kernel_resources.find_ptxas() is None:
         pytest.skip("no ptxas that reads Triton's PTX (triton's backends/nvidia/bin/ptxas-blackwell, or TTC_PTXAS)")
     env = dict(os.environ, TRITON_INTERPRET="0")
