@@ -7,12 +7,16 @@ impl:  ttc_fast   shared_prefix_attention (Triton on CUDA; the torch reference o
                       torch.compile(flex_attention, return_lse) when it works, else (and on CPU) the math cascade
                       shared_prefix_attention_ref; extra_info["b2"] says which ran
        B3_einsum      bifurcated einsum (torch.compile on CUDA; eager on CPU)
+       flashinfer_cascade  FlashInfer's MultiLevelCascadeAttentionWrapper, two levels (shared prefix, per-sample
+                      suffix) over its paged KV table (page 16; built outside the timing); CUDA with FlashInfer
+                      installed only, skipped with the reason otherwise (benchmarks/_flashinfer.py)
 extra_info: unique_bytes (prefix once + suffixes + q/o), GB/s on them, fraction of the measured copy bandwidth.
 Run:  pytest benchmarks/bench_attention.py --benchmark-json=out.json   (CI=true shrinks the grid)
 """
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -43,7 +47,14 @@ else:
     if not CI:
         GRID += [("qwen2.5-1.5b", 64, 1024, 64), ("llama3-8b", 16, 512, 32)]
     DTYPE = torch.float32
-IMPLS = ["ttc_fast", "B0_sdpa_copy", "B1_sdpa_expand", "B2_cascade", "B3_einsum"]
+IMPLS = ["ttc_fast", "B0_sdpa_copy", "B1_sdpa_expand", "B2_cascade", "B3_einsum", "flashinfer_cascade"]
+# other no-spill tiles of the partial kernel (BENCHMARKS.md, sm_90a resources), timed beside the chosen one on CUDA
+ALT_CONFIGS = {"ttc_fast_m128n32w8": dict(BLOCK_M=128, BLOCK_N=32, num_warps=8, num_stages=2),
+               "ttc_fast_m64n32w4": dict(BLOCK_M=64, BLOCK_N=32, num_warps=4, num_stages=2)}
+IMPLS += list(ALT_CONFIGS)
+if os.environ.get("TTC_BENCH_GRID") == "reduced" and CUDA:  # the GPU script's grid: the goal point + both regimes
+    GRID = [c for c in GRID if c in (("qwen2.5-1.5b", 64, 2048, 512), ("qwen2.5-1.5b", 64, 1024, 256),
+                                     ("qwen2.5-1.5b", 64, 128, 4096), ("llama3-8b", 64, 2048, 512))]
 MAX_COPY_BYTES = 30e9  # B0/B1 are skipped where the materialised copy would not fit comfortably
 
 
@@ -119,6 +130,14 @@ def test_attention(benchmark, case, impl):
     if impl == "ttc_fast":
         out = torch.empty_like(q)
         fn = lambda: shared_prefix_attention(*args, out=out)  # noqa: E731
+    elif impl in ALT_CONFIGS:
+        if not CUDA:
+            pytest.skip("alternative tiles of the CUDA kernel: GPU only")
+        from ttc_fast.ops._attention_triton import attention_triton
+        out = torch.empty_like(q)
+        cfg = ALT_CONFIGS[impl]
+        fn = lambda: attention_triton(*args, None, False, out, config=cfg)  # noqa: E731
+        torch.testing.assert_close(fn().float(), shared_prefix_attention_ref(*args).float(), atol=3e-2, rtol=3e-2)
     elif impl == "B0_sdpa_copy":
         k_full = torch.cat([kp.expand(N, P, Hkv, D), ks], 1).contiguous()
         v_full = torch.cat([vp.expand(N, P, Hkv, D), vs], 1).contiguous()
@@ -137,6 +156,12 @@ def test_attention(benchmark, case, impl):
             except Exception as e:  # noqa: BLE001 - record why and measure the math cascade instead
                 benchmark.extra_info["b2_flex_error"] = f"{type(e).__name__}: {e}"[:300]
         benchmark.extra_info["b2"] = b2
+    elif impl == "flashinfer_cascade":
+        from _flashinfer import cascade_attention_fn, flashinfer_or_skip
+        fn = cascade_attention_fn(flashinfer_or_skip(), q, kp, vp, ks, vs, S)
+        err = (fn().float() - shared_prefix_attention_ref(*args).float()).abs().max().item()
+        benchmark.extra_info["max_abs_err_vs_ref"] = err
+        assert err < 3e-2, f"FlashInfer cascade differs from the reference by {err}"
     else:
         fn = lambda: _bifurcated_compiled(q, kp, vp, ks, vs)  # noqa: E731
     run(benchmark, fn)

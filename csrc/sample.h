@@ -3,10 +3,11 @@
 // Per row b of z (float32 [B, V], already temperature-scaled) with threshold thr[b]:
 //   token = argmax over kept i (z_i >= thr, so NaN z is never kept) of  z_i - log(-log(u_i)),
 //   u_i = tl.rand(seeds[b], offsets[b] * V + i)  (philox.h),
-// with torch.argmax semantics: the first index among exact ties, the first NaN score wins (a NaN score needs
-// z_i = +inf and u_i = 0), and a row whose scores are all -inf (nothing kept, or only -inf kept) gives token 0.
-// These are exactly the semantics of _sample_torch in ttc_fast/ops/sampling.py (score masked_fill'ed to -inf
-// where z < thr, then torch.argmax), without materialising [B, V] uniforms or scores.
+// over the kept tokens only: the first kept index among exact ties (a score of -inf, from u_i = 0, ties too),
+// the first NaN score wins as in torch.argmax (a NaN score needs z_i = +inf and u_i = 0), and a row with no kept
+// token (a NaN threshold, a row of NaN) gives -1. These are exactly the semantics of _sample_torch in
+// ttc_fast/ops/sampling.py (score masked_fill'ed to -inf where z < thr, torch.argmax, the first kept token where
+// the best score is -inf, -1 where nothing is kept), without materialising [B, V] uniforms or scores.
 //
 // Float math per element is torch's: u (Philox float), a = -log(u), g = log(a), score = z - g, all float32.
 // The log is std::log (glibc logf). torch's CPU log (MKL vmsLn on MKL builds) differs from it by 1 ulp on ~5% of
@@ -110,15 +111,15 @@ namespace sample_detail {
 constexpr int64_t kCap1 = 256;           // stage-1 candidates (Philox) per batch
 constexpr int64_t kCap2 = 4 * kCap1;     // stage-2 candidates (logs) buffered
 
-// Argmax with torch.argmax semantics (the smallest index among maximal scores, NaN above everything, the
-// smallest NaN index first; all -inf gives 0) whatever order the candidates come in: the state starts as a
-// virtual (-inf, index 0), which a real -inf at index 0 or later cannot displace.
+// Argmax over the pushed (kept) candidates with torch.argmax semantics (the smallest index among maximal scores,
+// -inf included; NaN above everything, the smallest NaN index first) whatever order they come in; idx = -1 until
+// the first push.
 struct ArgMax {
   float best = -std::numeric_limits<float>::infinity();
-  int64_t idx = 0;
+  int64_t idx = -1;
   void push(float s, int64_t i) {
     const bool sn = std::isnan(s), bn = std::isnan(best);
-    const bool take = sn ? (!bn || i < idx) : (!bn && (s > best || (s == best && i < idx)));
+    const bool take = idx < 0 || (sn ? (!bn || i < idx) : (!bn && (s > best || (s == best && i < idx))));
     if (take) {
       best = s;
       idx = i;
@@ -230,7 +231,7 @@ inline int64_t gumbel_argmax_row(const float* zr, int64_t V, float thr, int64_t 
   int64_t n1 = 0, n2 = 0;
   if (prune) {
     const float m = kept_max(zr, V, thr);
-    if (std::isnan(m)) return 0;  // nothing kept: every score is -inf and torch.argmax gives 0
+    if (std::isnan(m)) return -1;  // nothing kept: no distribution
     if (std::isfinite(m)) {
       int64_t j = 0;
       while (!(zr[j] == m && zr[j] >= thr)) ++j;  // the first kept maximal token
@@ -298,7 +299,7 @@ inline int64_t gumbel_argmax_row(const float* zr, int64_t V, float thr, int64_t 
   }
   stage2();
   flush_exact(zr, w, n2, log_fn, am);
-  return am.idx;
+  return am.idx;  // -1 when nothing was kept (no candidate pushed)
 }
 
 // tokens[b] for b < B (see the header comment); z: [B, V] row-major float32; thr, seeds, offsets: [B].

@@ -309,3 +309,35 @@ def test_sliding_window_limit(tmp_path):
     ttc_fast.generate(model, [[3, 4, 5]], n=1, max_new_tokens=5)  # 3 + 5 <= 8: full attention is exact
     with pytest.raises(ValueError, match="sliding_window=8"):
         ttc_fast.generate(model, [[3, 4, 5]], n=1, max_new_tokens=6)
+
+
+def test_non_finite_logits_raise_a_named_error(tmp_path, monkeypatch):
+    # a checkpoint with NaN weights must not evaluate to empty texts; overflow to inf neither; the decode path too
+    from ttc_fast.runtime.generate import NonFiniteLogitsError
+    M.build("llama", tmp_path, seed=5)
+    model = ttc_fast.load_model(tmp_path)
+    prompts = M.ragged_prompts(2, 2, 3, 6)
+    ok = ttc_fast.generate(model, prompts, n=2, max_new_tokens=4, temperature=0.8)
+    assert all(len(t) for row in ok.tokens for t in row)
+    name = next(k for k in model.weights if "mlp" in k and "layers.0." in k)
+    saved = model.weights[name].clone()
+    model.weights[name][0, 0] = float("nan")  # in place: the runtime holds the same tensors
+    for temp in (0.0, 0.8):
+        with pytest.raises(NonFiniteLogitsError, match=r"not finite .* generated token 0 of prompt 0"):
+            ttc_fast.generate(model, prompts, n=2, max_new_tokens=4, temperature=temp)
+    model.weights[name].copy_(saved)
+    row5 = model.lm_head[5].clone()
+    model.lm_head[5].fill_(3e38)  # float32 overflow: the logit of token 5 is +-inf (or NaN where they meet)
+    with pytest.raises(NonFiniteLogitsError, match="row maximum (inf|nan)"):
+        ttc_fast.generate(model, prompts, n=2, max_new_tokens=4, temperature=0.8)
+    model.lm_head[5].copy_(row5)
+    orig = model.decode_step
+    calls = []
+
+    def nan_at_third_step(tokens, positions, cache, *args, **kw):
+        out = orig(tokens, positions, cache, *args, **kw)
+        calls.append(1)
+        return torch.full_like(out, float("nan")) if len(calls) == 3 else out
+    monkeypatch.setattr(model, "decode_step", nan_at_third_step)
+    with pytest.raises(NonFiniteLogitsError, match="generated token 3 of prompt 0, sample 0"):
+        ttc_fast.generate(model, prompts, n=2, max_new_tokens=6, temperature=0.8)

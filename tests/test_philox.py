@@ -74,11 +74,16 @@ def test_rows_empty_and_bad_arguments():
 def _sample_oracle(logits, *, temperature, top_k=None, top_p=None, min_p=None, seeds, offsets):
     """The reference algorithm written out plainly: torch Philox, out-of-place Gumbel math, mask every row."""
     temp, k, p, log_min_p, seeds, offsets = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
-    z = _scaled_logits(logits, temp)
+    z, invalid = _scaled_logits(logits, temp)
     thr = _thresholds_ref(z, k, p, log_min_p)
     u = torch_rows(seeds, offsets, logits.shape[1])
-    score = torch.where(z >= thr[:, None], z - torch.log(-torch.log(u)), torch.full_like(z, float("-inf")))
-    return torch.where(temp == 0, torch.argmax(logits.float(), dim=1), torch.argmax(score, dim=1))
+    kept = z >= thr[:, None]
+    score = torch.where(kept, z - torch.log(-torch.log(u)), torch.full_like(z, float("-inf")))
+    tok = torch.argmax(score, dim=1)
+    first_kept = torch.where(kept.any(1), torch.argmax(kept.int(), dim=1), -1)
+    tok = torch.where(score.amax(1) == float("-inf"), first_kept, tok)  # all kept scores -inf (u = 0): first kept
+    greedy = torch.where(invalid, -1, torch.argmax(logits.float(), dim=1))  # NaN or all -inf rows: -1
+    return torch.where(temp == 0, greedy, tok)
 
 
 # plain temperature (no mask pass needed), every filter, per-row temperatures with a greedy row, min-p only
@@ -90,7 +95,7 @@ def test_sample_tokens_ref_same_tokens_as_plain_algorithm(kw):
     B, V = 4, 997
     logits = torch.randn(B, V, generator=g) * 3
     logits[1, ::5] = float("-inf")  # banned tokens
-    logits[2, 10] = float("nan")  # a NaN token is never drawn (its z >= thr is False)
+    logits[2, 10] = float("nan")  # a NaN logit: the row has no distribution, token -1
     seeds = torch.tensor([-3, 0, 2**62 + 11, 77], dtype=torch.int64)
     for offsets in (0, 5, torch.tensor([0, 2**32 // V, 9, 2**40], dtype=torch.int64)):
         got = sample_tokens_ref(logits, seeds=seeds, offsets=offsets, **kw)

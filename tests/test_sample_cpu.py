@@ -24,9 +24,11 @@ def _draw_ref(z, thr, seeds, offsets):
 
     g = _row_uniforms(seeds, offsets, z.shape[1]).log_().neg_().log_()
     score = torch.sub(z, g, out=g)
-    if not bool((thr <= z.amin(1)).all()):
-        score.masked_fill_(z.ge(thr[:, None]).logical_not_(), float("-inf"))
-    return torch.argmax(score, dim=1)
+    kept = z.ge(thr[:, None])
+    score.masked_fill_(kept.logical_not(), float("-inf"))
+    tok = torch.argmax(score, dim=1)  # NaN scores (z = +inf, u = 0) win, as in torch.argmax
+    first_kept = torch.where(kept.any(1), torch.argmax(kept.int(), dim=1), -1)  # -1: nothing kept
+    return torch.where(score.amax(1) == float("-inf"), first_kept, tok)
 
 
 def _draw_c(z, thr, seeds, offsets, prune=True, threads=0):

@@ -121,7 +121,7 @@ def test_support_sets_vs_sort_based(kw):
     args = _prepare(logits, 0.8, kw.get("top_k"), kw.get("top_p"), kw.get("min_p"), torch.arange(4), 0)
     expect = sort_based_support(logits, 0.8, **kw)
     _, thr_ref = _sample_torch(logits, *args, return_threshold=True)
-    z = logits / 0.8
+    z = (logits - logits.amax(1, keepdim=True)) / 0.8  # the z the thresholds are on (max 0)
     assert torch.equal(z >= thr_ref[:, None], expect)
     _, thr_kernel = sample_triton(logits.to(KERNEL_DEVICE), *[a.to(KERNEL_DEVICE) for a in args],
                                   return_threshold=True, block_v=64)
@@ -186,3 +186,62 @@ def test_gpu_kernel_equals_reference():
         a = sample_tokens(logits, temperature=0.8, seeds=seeds, offsets=5, **kw)
         b = sample_tokens(logits, temperature=0.8, seeds=seeds, offsets=5, backend="torch", **kw)
         assert (a == b).float().mean() > 0.99  # up to float near-ties between GPU and CPU-order sums
+
+
+# ---- rows without a finite distribution (issue 11): never token 0 by accident, the same on every path ----------
+NONFINITE_FILTERS = [dict(), dict(top_k=2), dict(top_p=0.5), dict(min_p=0.3), dict(top_k=3, top_p=0.9, min_p=0.01)]
+
+
+def _nonfinite_rows():
+    V, INF, NAN = 12, float("inf"), float("nan")
+    rows = torch.randn(8, V, generator=torch.Generator().manual_seed(4))
+    rows[0, 5] = NAN                       # 0: one NaN logit -> -1
+    rows[1] = NAN                          # 1: all NaN -> -1
+    rows[2] = -INF                         # 2: nothing has positive probability -> -1
+    rows[3, 7] = INF                       # 3: one +inf logit -> always 7
+    rows[4, 3] = rows[4, 9] = INF          # 4: two +inf logits -> 3 or 9 (the seed chooses); greedy 3
+    rows[5] = torch.tensor([1e38, 3e38, -3e38, 2.9e38] + [-1e38] * 8)  # 5: |x| / t overflows float32 -> the max
+    rows[6] = -3e38
+    rows[6, 10] = -3e38 + 1e32             # 6: (x - max) / t underflows for all but the max -> 10
+    rows[7, 0] = -INF                      # 7: an ordinary row with a banned token
+    return rows
+
+
+def _expected(tok, rows, temp):
+    """Properties every path must satisfy, written out independently of the implementations."""
+    assert tok[0] == -1 and tok[1] == -1 and tok[2] == -1
+    assert tok[3] == 7
+    assert tok[4] in (3, 9) and (temp > 0 or tok[4] == 3)
+    assert tok[5] == 1 and tok[6] == 10
+    assert 1 <= tok[7] < rows.shape[1]
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # numpy, on -3e38 - 3e38 = -inf
+@pytest.mark.parametrize("path", ["ref", "cpu", pytest.param("triton", marks=pytest.mark.interpreter)])
+def test_nonfinite_rows_documented_tokens(path):
+    rows = _nonfinite_rows()
+    B = rows.shape[0]
+    d = KERNEL_DEVICE if path == "triton" else "cpu"
+    filters = NONFINITE_FILTERS if path != "triton" else NONFINITE_FILTERS[::4]  # the interpreter is slow
+    for temp in (0.0, 1e-3, 1.0):
+        for kw in filters:
+            for s in range(3 if path != "triton" else 1):
+                seeds = torch.arange(B) * 7 + s
+                if path == "ref":
+                    tok = sample_tokens_ref(rows, temperature=temp, seeds=seeds, offsets=s, **kw)
+                else:
+                    tok = sample_tokens(rows.to(d), temperature=temp, seeds=seeds.to(d), offsets=s,
+                                        backend="torch" if path == "cpu" else "triton", **kw).cpu()
+                _expected(tok.tolist(), rows, temp)
+                if path != "ref":  # the same token as the reference, row by row
+                    assert torch.equal(tok, sample_tokens_ref(rows, temperature=temp, seeds=seeds, offsets=s, **kw))
+
+
+def test_plus_inf_tokens_share_the_mass():
+    # two +inf logits: the limit of the softmax is uniform on them; 400 seeded draws, binomial(400, 1/2) within 5 sd
+    rows = torch.zeros(400, 6)
+    rows[:, 1] = rows[:, 4] = float("inf")
+    tok = sample_tokens(rows, temperature=0.7, seeds=torch.arange(400), offsets=2)  # the C++ CPU path
+    assert set(tok.tolist()) == {1, 4}
+    assert abs(int((tok == 1).sum()) - 200) < 5 * 10
+    assert torch.equal(tok, sample_tokens_ref(rows, temperature=0.7, seeds=torch.arange(400), offsets=2))

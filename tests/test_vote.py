@@ -46,6 +46,22 @@ def test_vs_counter(shape, backend):
     check(vote(a.to(dev(backend)), backend=backend), a)
 
 
+@pytest.mark.interpreter
+@pytest.mark.parametrize("shape", [(6, 20), (3, 16)], ids=str)
+def test_triton_position_blocks(shape):
+    # rows longer than one block of positions (BLOCK_I = 8: a partial last block; block-aligned N)
+    from ttc_fast.ops._vote_triton import vote_triton
+    g = torch.Generator().manual_seed(shape[1])
+    a = torch.randint(-2, 6, shape, generator=g)
+    P, N = shape
+    out = dict(winner=torch.empty(P, dtype=torch.int64), winner_count=torch.empty(P, dtype=torch.int64),
+               runner_up_count=torch.empty(P, dtype=torch.int64), cluster_ids=torch.empty(P, N, dtype=torch.int64),
+               cluster_sizes=torch.empty(P, N, dtype=torch.int64), abstentions=torch.empty(P, dtype=torch.int64))
+    out = {k: v.to(KERNEL_DEVICE) for k, v in out.items()}
+    vote_triton(a.to(KERNEL_DEVICE), **out, config=dict(BLOCK_I=8, CHUNK=8, num_warps=1))
+    check(type(vote_ref(a))(**{k: v.cpu() for k, v in out.items()}), a)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_edge_rows(backend):
     a = torch.tensor([
@@ -107,3 +123,34 @@ def test_gpu_vs_ref(backend):
     r_gpu, r_cpu = vote(a.cuda(), backend=backend), vote_ref(a)
     for f in r_cpu.__dataclass_fields__:
         assert torch.equal(getattr(r_gpu, f).cpu(), getattr(r_cpu, f)), f
+
+
+def test_numpy_and_lists_like_the_estimators():
+    import numpy as np
+    rows = [[3, 1, 3, -1], [7, 7], []]  # ragged: padded with -2
+    r = vote(rows)
+    assert r.winner.tolist() == [3, 7, -1] and r.winner_count.tolist() == [2, 2, 0]
+    assert r.abstentions.tolist() == [1, 0, 0] and r.cluster_sizes.shape == (3, 4)
+    a = np.array([[5, 5, 2], [0, 1, 1]], dtype=np.uint32)
+    for x in (a, a.astype(np.int16), a.tolist()):
+        assert torch.equal(vote(x).winner, torch.tensor([5, 1])) and torch.equal(vote_ref(x).winner, vote(x).winner)
+    with pytest.raises(ValueError, match="2\\*\\*63.*9223372036854775808"):
+        vote(np.array([[2**63, 1]], dtype=np.uint64))  # never wrapped to a negative id
+    with pytest.raises(ValueError, match="2\\*\\*63.*18446744073709551616"):
+        vote([[2**64, 1]])
+    with pytest.raises(TypeError, match="integers"):
+        vote(np.array([[0.5, 1.0]]))
+    with pytest.raises(TypeError, match="answer_ids"):
+        vote("1 2 3")
+    with pytest.raises(ValueError, match="2-D"):
+        vote(np.array([1, 2]))
+
+
+def test_ops_reachable_after_import_ttc_fast_without_importing_torch():
+    import subprocess
+    import sys
+    code = ("import sys, ttc_fast; assert 'torch' not in sys.modules, 'import ttc_fast imported torch'; "
+            "assert 'ops' in dir(ttc_fast); r = ttc_fast.ops.vote([[1, 1, 2]]); assert r.winner.tolist() == [1]; "
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

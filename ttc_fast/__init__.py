@@ -51,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "grade": "answers",
 }
 
+# subpackages reachable as attributes after a plain ``import ttc_fast`` (imported on first access: ops needs torch)
+_SUBPACKAGES = ("ops",)
+
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
@@ -71,6 +74,8 @@ def _missing_native_module() -> ImportError:
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"ttc_fast.{name}")  # the import binds it as an attribute of ttc_fast
     if name == "_C":  # `from ttc_fast import _C` looks the attribute up before importing the submodule
         try:
             return importlib.import_module("ttc_fast._C")
@@ -87,7 +92,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return __all__ + list(_SUBPACKAGES)
 
 
 if TYPE_CHECKING:  # static checkers see the real definitions

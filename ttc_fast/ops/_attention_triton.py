@@ -15,19 +15,42 @@ from ttc_fast.kernels.attention import (LOG2E, _append_suffix_kv_kernel, _merge_
                                        _shared_prefix_partial_kernel)
 
 
+def cuda_config(G: int, D: int, dtype: torch.dtype = torch.bfloat16) -> dict:
+    """Launch configuration of the partial kernel on CUDA for GQA group ``G``, head_dim ``D`` and input dtype.
+
+    Chosen by the sm_90a resource figures of ``ptxas -v`` (benchmarks/kernel_resources.py; the table is in
+    BENCHMARKS.md): no configuration may spill registers. At BLOCK_D = 128 the 64 x 64 tile on four warps spilled
+    (255 registers, 100 bytes of spill stores at G = 6); on eight warps it takes 189 registers. A 128-row query tile
+    (BLOCK_N 32, 244 registers, no spill) halves the prefix re-reads per prompt; which of the two is faster is a GPU
+    measurement (benchmarks/gpu_suite.sh sweeps both), so the 64-row tile stays until then. fp32 inputs take the
+    IEEE (non-tensor-core) dot, whose operands need several times the registers: smaller tiles.
+    """
+    block_d = triton.next_power_of_2(D)
+    if dtype == torch.float32:
+        bm, bn, warps = (32, 16, 4) if block_d <= 64 else (16, 32, 8) if block_d <= 128 else (16, 16, 8)
+    elif block_d <= 64:
+        bm, bn, warps = 64, 64, 4
+    elif block_d <= 128:
+        bm, bn, warps = 64, 64, 8
+    else:
+        bm, bn, warps = 32, 32, 8
+    return dict(BLOCK_M=max(bm, triton.next_power_of_2(G)), BLOCK_N=bn, num_warps=warps, num_stages=2)
+
+
+def merge_num_warps(D: int) -> int:
+    return 1 if triton.next_power_of_2(D) <= 64 else 2
+
+
 def _config(q: torch.Tensor, G: int):
     if q.is_cuda:
-        return dict(BLOCK_M=max(64, triton.next_power_of_2(G)), BLOCK_N=64, num_warps=4, num_stages=2)
+        return cuda_config(G, q.shape[-1], q.dtype)
     return dict(BLOCK_M=max(16, triton.next_power_of_2(G)), BLOCK_N=16, num_warps=1, num_stages=1)
 
 
-def _num_splits(q, max_tiles, T, Hkv, Hq, D, total_prefix, P, S_max, block_n):
-    """(prefix splits, suffix splits): enough CTAs for ~2 waves, balanced per-CTA key counts, and the fp32 partial
-    traffic (each split writes and the merge reads T*Hq*D*4 bytes) kept below ~25% of the unique KV bytes."""
-    if not q.is_cuda:
-        return 1, 1
-    sms = torch.cuda.get_device_properties(q.device).multi_processor_count
-    esize = q.element_size()
+def num_splits(sms, esize, max_tiles, T, Hkv, Hq, D, total_prefix, P, S_max, block_n):
+    """(prefix splits, suffix splits) on a GPU of ``sms`` multiprocessors for inputs of ``esize`` bytes per element:
+    enough CTAs for ~2 waves, balanced per-CTA key counts, and the fp32 partial traffic (each split writes and the
+    merge reads T*Hq*D*4 bytes) kept below ~25% of the unique KV bytes."""
     kv_bytes = (total_prefix + T * S_max) * 2 * Hkv * D * esize
     part_bytes = 2 * T * Hq * D * 4
     budget = max(1, int(0.25 * kv_bytes // part_bytes))  # total partial slots affordable (>= 2 always used)
@@ -78,7 +101,11 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
     block_t = block_m // G
     max_tiles = -(-T // block_t) + P
     S_max = k_suffix.shape[1]
-    splits, ssplits = _num_splits(q, max_tiles, T, Hkv, Hq, D, k_prefix.shape[0], P, S_max, block_n)
+    splits, ssplits = 1, 1
+    if q.is_cuda:
+        sms = torch.cuda.get_device_properties(q.device).multi_processor_count
+        splits, ssplits = num_splits(sms, q.element_size(), max_tiles, T, Hkv, Hq, D, k_prefix.shape[0], P, S_max,
+                                     block_n)
     splits, ssplits = num_splits or splits, num_suffix_splits or ssplits
     tile_prompt, tile_start = tile_map(qo_indptr, block_t, max_tiles)
     # every feature dimension must be contiguous for the pointer arithmetic below
@@ -108,7 +135,7 @@ def attention_triton(q, k_prefix, v_prefix, prefix_indptr, qo_indptr, k_suffix, 
         o_part.stride(0), o_part.stride(1), o_part.stride(2), lse_part.stride(0), lse_part.stride(1),
         out.stride(0), out.stride(1),
         NUM_PARTS=parts, BLOCK_S=triton.next_power_of_2(parts), BLOCK_D=block_d,
-        WRITE_LSE=return_lse, num_warps=1 if block_d <= 64 else 2)
+        WRITE_LSE=return_lse, num_warps=merge_num_warps(D))
     return (out, lse) if return_lse else out
 
 

@@ -2,13 +2,23 @@
 
 Algorithm (identical in the reference and the Triton kernel, so one seed gives one token on both, up to ties):
 
-1. ``z = logits / temperature`` (float32 division; ``-0.0`` normalised to ``+0.0``); ``m = max(z)``.
+1. ``z = (logits - max(logits)) / temperature`` (float32 subtraction, then float32 division; ``-0.0`` normalised
+   to ``+0.0``), so ``max(z) = 0``: a tiny temperature sends the other tokens towards ``-inf`` and never overflows
+   to ``+inf`` (``logits / temperature`` did, at ``|logit| / temperature > 3.4e38``). ``m = max(z) = 0``.
 2. top-k (``0 < k < V``): ``thr_k`` = the k-th largest ``z`` (ties at the threshold are all kept).
 3. top-p (``0 < p < 1``) on the top-k-restricted distribution: ``thr_p`` = the largest value ``v`` with
    ``sum_{z_j >= max(v, thr_k)} exp(z_j - m) >= p * sum_{z_j >= thr_k} exp(z_j - m)``.
 4. min-p (``0 < min_p <= 1``): ``thr_min = m + log(min_p)`` (keep ``prob >= min_p * max prob``).
 5. keep ``z_i >= max(thr_k, thr_p, thr_min)``; draw ``argmax_i z_i - log(-log(u_i))`` over kept tokens (Gumbel-max,
-   equivalently the exponential race ``argmax exp(z_i) / E_i``), the smallest index winning exact ties.
+   equivalently the exponential race ``argmax exp(z_i) / E_i``), the smallest kept index winning exact ties (a
+   score of ``-inf``, from ``u_i = 0``, ties too).
+
+Rows without a finite distribution (the same on every backend and at every temperature):
+
+- a NaN logit, or every logit ``-inf``: no distribution; the token is **-1** (callers must check: ``generate``
+  raises :class:`ttc_fast.runtime.generate.NonFiniteLogitsError` before sampling such a row).
+- ``+inf`` logits (no NaN): the limit of the softmax puts all mass on them, uniformly: ``z = 0`` at the ``+inf``
+  tokens and ``-inf`` elsewhere, so the seeded draw picks one of the ``+inf`` tokens; at temperature 0 the first.
 
 Random numbers: ``u_i = philox_uniform(seed_b, offset_b * V + i)``: Philox4x32-10 with key = the 64-bit seed
 (low, high words) and counter = (low, high words of the 64-bit offset, 0, 0), first output word mapped to [0, 1)
@@ -162,10 +172,33 @@ def _thresholds_cpu(z: torch.Tensor, k: torch.Tensor, p: torch.Tensor, log_min_p
         log_min_p.float().contiguous().numpy(), num_threads=torch.get_num_threads()))
 
 
-def _scaled_logits(logits: torch.Tensor, temp: torch.Tensor) -> torch.Tensor:
+def _scaled_logits(logits: torch.Tensor, temp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z ``[B, V]``, invalid ``[B]``): step 1 of the module docstring; ``invalid`` marks rows with a NaN logit or
+    only ``-inf`` logits (their z is NaN throughout, so no token is kept)."""
     safe_t = torch.where(temp > 0, temp, torch.ones_like(temp))
-    z = logits.float() / safe_t[:, None]  # a new tensor (division never aliases its input)
-    return z.add_(0.0)  # + 0.0 turns -0.0 into +0.0 (the kernel orders -0 < +0)
+    x = logits.float()
+    m = x.amax(1, keepdim=True)  # NaN when the row holds a NaN (amax propagates it)
+    z = (x - m).div_(safe_t[:, None])  # a new tensor; x - m <= 0, so no overflow to +inf
+    pinf = torch.isposinf(m)  # [B, 1]: rows with +inf logits: z = 0 there, -inf elsewhere (x - m is NaN there)
+    if logits.device.type != "cpu" or bool(pinf.any()):  # no host sync on devices (graph capture)
+        z = torch.where(pinf, torch.where(torch.isposinf(x), 0.0, float("-inf")), z)
+    invalid = torch.isnan(m[:, 0]) | torch.isneginf(m[:, 0])
+    return z.add_(0.0), invalid  # + 0.0 turns -0.0 into +0.0 (the kernel orders -0 < +0)
+
+
+def _first_kept_argmax(score: torch.Tensor, kept: torch.Tensor | None) -> torch.Tensor:
+    """The token of step 5: argmax of ``score`` (non-kept entries already -inf), ties to the smallest index, with
+    rows whose best score is -inf falling back to their first kept token, and -1 where nothing is kept."""
+    tok = torch.argmax(score, dim=1)  # first index among exact ties; NaN wins (torch.argmax)
+    best = score.gather(1, tok[:, None])[:, 0]
+    if kept is None:  # every token kept
+        return tok
+    low = torch.isneginf(best)
+    if score.device.type == "cpu" and not bool(low.any()):
+        return tok
+    first = torch.argmax(kept.to(torch.uint8), dim=1)
+    fallback = torch.where(kept.any(1), first, torch.full_like(first, -1))
+    return torch.where(low, fallback, tok)
 
 
 def _row_uniforms(seeds: torch.Tensor, offsets: torch.Tensor, V: int) -> torch.Tensor:
@@ -185,21 +218,28 @@ def _row_uniforms(seeds: torch.Tensor, offsets: torch.Tensor, V: int) -> torch.T
     return philox_uniform(seeds[:, None], offsets[:, None] * V + idx[None, :])
 
 
+def _greedy(logits: torch.Tensor, invalid: torch.Tensor) -> torch.Tensor:
+    """Temperature 0: argmax of the raw logits (smallest index among ties), -1 for rows without a distribution."""
+    tok = torch.argmax(logits.float(), dim=1)
+    return torch.where(invalid, torch.full_like(tok, -1), tok)
+
+
 def _sample_torch(logits, temp, k, p, log_min_p, seeds, offsets, return_threshold=False):
     B, V = logits.shape
-    z = _scaled_logits(logits, temp)
+    z, invalid = _scaled_logits(logits, temp)
     thr = _thresholds_ref(z, k, p, log_min_p)
     # Gumbel noise -log(-log(u)) computed in place on the fresh uniforms (same float ops as out of place)
     g = _row_uniforms(seeds, offsets, V).log_().neg_().log_()  # [B, V]: log(-log(u))
     score = torch.sub(z, g, out=g)  # z - log(-log(u))
     # drop tokens below the threshold (and NaN z); a row whose threshold is <= its smallest z (amin is NaN when z
     # holds a NaN, failing the test) keeps every token, so the mask pass is skipped when no row filters anything
-    if not bool((thr <= z.amin(1)).all()):
-        score.masked_fill_(z.ge(thr[:, None]).logical_not_(), float("-inf"))
-    tok = torch.argmax(score, dim=1)  # first index among exact ties
+    kept = None
+    if logits.device.type != "cpu" or not bool((thr <= z.amin(1)).all()):
+        kept = z.ge(thr[:, None])
+        score.masked_fill_(kept.logical_not(), float("-inf"))
+    tok = _first_kept_argmax(score, kept)
     if logits.device.type != "cpu" or bool((temp == 0).any()):  # no host sync on devices (graph capture)
-        greedy = torch.argmax(logits.float(), dim=1)
-        tok = torch.where(temp == 0, greedy, tok)
+        tok = torch.where(temp == 0, _greedy(logits, invalid), tok)
     return (tok, thr) if return_threshold else tok
 
 
@@ -209,13 +249,13 @@ def _sample_cpu(logits, temp, k, p, log_min_p, seeds, offsets):
     docstring), without the [B, V] uniform and score tensors."""
     from ttc_fast import _C
 
-    z = _scaled_logits(logits.detach(), temp)
+    z, invalid = _scaled_logits(logits.detach(), temp)
     thr = _thresholds_cpu(z, k, p, log_min_p)
     tok = torch.from_numpy(_C.gumbel_argmax_rows(
         z.numpy(), thr.contiguous().numpy(), seeds.contiguous().numpy(), offsets.contiguous().numpy(),
         num_threads=torch.get_num_threads()))
     if bool((temp == 0).any()):
-        tok = torch.where(temp == 0, torch.argmax(logits.detach().float(), dim=1), tok)
+        tok = torch.where(temp == 0, _greedy(logits.detach(), invalid), tok)
     return tok
 
 
@@ -239,8 +279,9 @@ def sample_tokens(logits, *, temperature, top_k=None, top_p=None, min_p=None, se
         backend: ``"auto"`` (Triton on CUDA, torch on CPU), ``"triton"``, ``"torch"`` (on CPU tensors the fused C++
             draw of :func:`_sample_cpu`: the reference's tokens but for near-ties, see the module docstring).
 
-    Returns: int64 ``[B]`` token ids. Same seed and offset -> same token on the reference and the kernel, up to
-    floating-point near-ties. See the module docstring for the exact algorithm.
+    Returns: int64 ``[B]`` token ids, **-1** for a row without a distribution (a NaN logit, or every logit
+    ``-inf``); a row with ``+inf`` logits draws among those tokens. Same seed and offset -> same token on the
+    reference and the kernel, up to floating-point near-ties. See the module docstring for the exact algorithm.
     """
     args = _prepare(logits, temperature, top_k, top_p, min_p, seeds, offsets)
     impl = resolve_backend(backend, logits.device, op="sample_tokens")

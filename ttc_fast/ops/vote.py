@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ttc_fast.ops._backend import _C_cuda, check_tensor, resolve_backend
@@ -30,6 +31,38 @@ class VoteResult:
     cluster_ids: torch.Tensor
     cluster_sizes: torch.Tensor
     abstentions: torch.Tensor
+
+
+def as_answer_tensor(answer_ids) -> torch.Tensor:
+    """A torch tensor as given; a numpy array or (nested, possibly ragged) list of integer ids as an int64 CPU tensor
+    ``[P, N]`` (ragged rows padded with -2, as the estimators do). Ids must fit in int64 (never wrapped)."""
+    if isinstance(answer_ids, torch.Tensor):
+        return answer_ids
+    if not isinstance(answer_ids, (np.ndarray, list, tuple)):
+        raise TypeError(f"answer_ids must be a torch tensor, numpy array or list of lists of int ids, got "
+                        f"{type(answer_ids).__name__}")
+    x = answer_ids
+    if isinstance(x, (list, tuple)) and x and all(isinstance(r, (list, tuple, np.ndarray)) for r in x):
+        width = max(len(r) for r in x)
+        x = [list(r) + [-2] * (width - len(r)) for r in x]  # ragged rows: -2 padding
+    try:
+        arr = np.asarray(x)
+    except (ValueError, OverflowError) as err:
+        raise ValueError(f"answer_ids must be a rectangular [P, N] array of int64 ids: {err}") from None
+    if arr.dtype == object:
+        big = next((v for v in arr.reshape(-1) if isinstance(v, int) and not -2**63 <= v < 2**63), None)
+        if big is not None:
+            raise ValueError(f"answer_ids must fit in int64 (ids < 2**63), got {big}")
+        raise TypeError(f"answer_ids must be integers, got Python objects ({type(arr.reshape(-1)[0]).__name__})")
+    if arr.size == 0 and arr.dtype.kind == "f":
+        arr = arr.astype(np.int64)  # [] or [[]]: no ids, no dtype either
+    if arr.dtype == bool or arr.dtype.kind not in "iu":
+        raise TypeError(f"answer_ids must be integers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**63:
+        raise ValueError(f"answer_ids must fit in int64 (ids < 2**63), got {int(arr.max())}")
+    if arr.ndim != 2:
+        raise ValueError(f"answer_ids must be 2-D [problems, samples], got shape {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))
 
 
 def _validate(answer_ids, check_values=True):
@@ -87,6 +120,7 @@ def _vote_reference(answer_ids: torch.Tensor) -> VoteResult:
 def vote_ref(answer_ids) -> VoteResult:
     """Reference of :func:`vote` (the CPU path): C++ cluster counting for CPU tensors, plain PyTorch sort + run
     lengths otherwise."""
+    answer_ids = as_answer_tensor(answer_ids)
     _validate(answer_ids, check_values=answer_ids.device.type != "cpu")
     return _vote_reference(answer_ids)
 
@@ -95,12 +129,15 @@ def vote(answer_ids, *, backend="auto") -> VoteResult:
     """Aggregate the answers of N samples per problem into a vote.
 
     Args:
-        answer_ids: int64 ``[P, N]``; ids >= 0 cluster answers, -1 unparsable, -2 padding.
+        answer_ids: int64 tensor ``[P, N]`` (any device); or a numpy array / list of lists of integer ids (any
+            integer dtype, ragged rows padded with -2; run on the CPU). Ids >= 0 cluster answers, -1 unparsable,
+            -2 padding.
         backend: ``"auto"`` (CUDA C++ kernel if built, else Triton, on CUDA; torch on CPU), ``"cuda"``
             (N <= 4096), ``"triton"`` (N <= 8192), ``"torch"``. ``auto`` moves on to the next path for longer rows.
 
     Returns: :class:`VoteResult`; identical on every backend (smallest id wins ties; -1 never wins).
     """
+    answer_ids = as_answer_tensor(answer_ids)
     _validate(answer_ids, check_values=False)
     impl = resolve_backend(backend, answer_ids.device, op="vote", has_cuda=True)
     if not (impl == "torch" and answer_ids.device.type == "cpu"):  # else the C++ CPU path checks them

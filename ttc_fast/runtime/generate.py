@@ -33,6 +33,11 @@ from ttc_fast.runtime.models import DecodeCache, Model
 _M64 = (1 << 64) - 1
 
 
+class NonFiniteLogitsError(FloatingPointError):
+    """The model produced NaN or infinite logits (a checkpoint with NaN/inf weights, or an overflow in its dtype):
+    :func:`generate` refuses to sample from them rather than return empty or arbitrary generations."""
+
+
 @dataclass
 class Samples:
     """Generations, indexed ``[prompt][sample]``.
@@ -110,6 +115,9 @@ def generate(model: Any, prompts: str | Sequence[str] | Sequence[Sequence[int]],
             batch_tokens and cuda_graph belong to the ttc_fast engine (hf: one ``generate`` call per prompt).
 
     Returns: :class:`Samples` (``.engine`` says which engine ran).
+
+    Raises: :class:`NonFiniteLogitsError` when the model's logits for a live sample hold a NaN or ``+inf`` or are all
+    ``-inf`` (checked once per decode step on the device, CUDA-graph replays included; ttc_fast engine).
     """
     t_start = time.perf_counter()
     if engine not in ENGINES:
@@ -379,11 +387,23 @@ def _run_batch(model: Model, ids, batch, n, max_new, sampling, stops, seed, cuda
             tok = torch.argmax(logits, dim=1)
         else:
             tok = sample_tokens(logits, seeds=seeds, offsets=step, **sampling)
-        lp = torch.log_softmax(logits, dim=-1).gather(1, tok[:, None]).squeeze(1)
-        tok_h, lp_h = tok.cpu().numpy(), lp.cpu().numpy()
+        # clamp: sample_tokens gives -1 for rows without a distribution (refused below; on CUDA an index of -1
+        # would be a device-side assert)
+        lp = torch.log_softmax(logits, dim=-1).gather(1, tok.clamp(min=0)[:, None]).squeeze(1)
+        # one reduction per step on the device (no sync per layer, graph replays included): the row maximum is NaN
+        # when a logit is NaN, +inf when one is +inf, -inf when all are; read back with the tokens
+        row_max = logits.amax(1).float()
+        tok_h, lp_h, max_h = tok.cpu().numpy(), lp.cpu().numpy(), row_max.cpu().numpy()
         timings["sample"] += time.perf_counter() - t0
         live = reason[rows] == 0  # cache rows still generating (finished rows linger until compaction)
         r_live = rows[live]
+        bad = np.flatnonzero(live & ~np.isfinite(max_h))  # cache rows
+        if bad.size:
+            r = int(rows[bad[0]])
+            raise NonFiniteLogitsError(
+                f"generate: the model's logits are not finite (row maximum {max_h[bad[0]]}) at generated "
+                f"token {step} of prompt {batch[r // n]}, sample {r % n} ({model.dtype} weights; a checkpoint with "
+                "NaN/inf weights, or an overflow). Refusing to sample from them; check the checkpoint")
         tok_buf[r_live, step] = tok_h[live]
         lp_buf[r_live, step] = lp_h[live]
         length[r_live] = step + 1
