@@ -236,8 +236,8 @@ def test_trainer_resume_from_journal_skips_journaled_steps(tmp_path):
     """A run killed after step 7 (last checkpoint at step 6) and resumed: steps 1..7 come from the journal without
     calling evaluate_fn again, every step is kept, and the run stops where an uninterrupted one does."""
     from ttc_fast.adapters import TTCTrainerCallback
-    kw = dict(KW, patience=5, patience_mode="count")
-    expected = _expected_stop(1, 18, patience=5, patience_mode="count")
+    kw = dict(KW, patience=8, patience_mode="count")
+    expected = _expected_stop(1, 18, **kw)
     assert expected > 8
     journal = tmp_path / "journal.jsonl"
     calls1: list[int] = []

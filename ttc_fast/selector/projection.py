@@ -57,16 +57,19 @@ _EXP_B = np.geomspace(0.05, 300.0, 24)
 _GROW_C = np.geomspace(0.25, 3.0, 12)
 _LOGI_S = np.array([1.5, 3.0, 6.0, 12.0])
 _LOGI_N = 16
+_LOGI_END = 0.0                          # last midpoint of the logistic family (ln x; 0 = the budget)
 STEP_HAZARD = 0.3                        # steps still to come: rate per e-fold of compute left
 _STEP_ONSETS = 8
 _STEP_S = np.array([8.0, 16.0])
 _STEP_GAP = 0.3
 _STEP_SIZES = np.array([0.15, 0.3, 0.45, 0.6, 0.75, 0.9])   # fractions of the room below 100%
 _BACKTEST_PSEUDO = 5.0
+_TEMPER = 1.0
 
 
 def _sig(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
+
 
 
 def _basis(x: np.ndarray, x1: float, xm: float, room: float, hazard_rate: float) -> dict[str, np.ndarray]:
@@ -83,7 +86,7 @@ def _basis(x: np.ndarray, x1: float, xm: float, room: float, hazard_rate: float)
         s, u0 = (v.ravel() for v in np.meshgrid(slopes, onsets, indexing="ij"))
         return _sig(s[:, None] * (u[None, :] - u0[:, None])) - _sig(-s * u0)[:, None]
 
-    past = steps(_LOGI_S, np.linspace(u1 - 0.5, 0.0, _LOGI_N))
+    past = steps(_LOGI_S, np.linspace(u1 - 0.5, _LOGI_END, _LOGI_N))
     # sharp steps starting after the last point (their tail at it is < 9% of the step): they explain only a
     # flat history, so a curve that has risen carries no such hazard
     future = steps(_STEP_S, np.linspace(min(um + _STEP_GAP, 0.0), 0.0, _STEP_ONSETS))
@@ -225,7 +228,7 @@ def _mixture(x: np.ndarray, y: np.ndarray, s: np.ndarray, hazard_rate: float,
     logml = (-0.5 * (si @ (r * r).T) + 0.5 * (b1 * m1 + b2 * m2)
              - 0.5 * np.log(var).sum(1)[:, None] - np.log(_SIGMA_THETA * sb)[None, :] - 0.5 * np.log(det))
     with np.errstate(divide="ignore"):  # a zero prior (no hazard at the budget) is a zero weight
-        lw = logml + np.log(B["prior"])[None, :] + np.log(tau_prior)[:, None]
+        lw = _TEMPER * logml + np.log(B["prior"])[None, :] + np.log(tau_prior)[:, None]
     w = np.exp(lw - lw.max())
     w /= w.sum()
     T, G = w.shape
