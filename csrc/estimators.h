@@ -1,6 +1,6 @@
 // Exact test-time-compute estimators: pass@k, maj@k, best-of-k (exact, every k) and reward-weighted
 // majority (seeded Monte Carlo). Pure C++17, namespace ttc_fast, no pybind11. The math is in
-// shared/design/estimators.md; each function documents its layout. All arrays are row-major.
+// docs/estimators.md; each function documents its layout. All arrays are row-major.
 //
 // Every exact estimator is the average over the uniformly random k-subsets of the n samples of one
 // problem. Combinatorial weights never form C(n, k) in floating point: they are hypergeometric

@@ -114,6 +114,11 @@ def test_report_numbers_recomputed_from_the_test_log(demo):
                     assert sf["break_even_queries"] == pytest.approx(r["break_even_queries"], rel=1e-9)
         else:
             assert "never" in report
+    # the best stop in hindsight: an independent scan of the test log
+    target = s["final"]["test_acc1"]
+    scan = next(((c["step"], k) for c in s["checkpoints"] for k in ks if c["test_maj"][k - 1] >= target), None)
+    assert scan is not None and (s["oracle"]["step"], s["oracle"]["k"]) == scan
+    assert "Best stop in hindsight" in report
 
 
 def test_selectors_replayed_offline_give_the_online_decisions(demo):
@@ -155,3 +160,34 @@ def test_sampling_helps_and_final_model_is_imperfect(demo):
     assert fin["test_maj"][0] < 0.95                         # clearly below 100% single-sample
     assert fin["test_pass"][-1] > fin["test_pass"][0] + 0.2  # pass@n far above pass@1
     assert not math.isnan(s["final"]["test_acc1_stderr"])
+
+
+_REPRO = """
+import hashlib, os, sys, torch
+torch.set_num_threads(int(sys.argv[2]))
+from ttc_fast.demo.run import DemoConfig
+from ttc_fast.demo.train import train
+import ttc_fast
+cfg = DemoConfig.preset(quick=True, steps=40, checkpoint_every=20)
+ckpts = train(cfg.task(), cfg.train_config(), sys.argv[1], progress=False)
+for c in ckpts:
+    with open(os.path.join(c.path, "model.safetensors"), "rb") as f:
+        print(c.step, hashlib.sha256(f.read()).hexdigest())
+model = ttc_fast.load_model(ckpts[-1].path)
+s = ttc_fast.generate(model, [p.prompt for p in cfg.task().val[:4]], n=8, max_new_tokens=24, seed=0)
+print("samples", hashlib.sha256(repr(s.tokens).encode()).hexdigest())
+"""
+
+
+def test_training_and_sampling_are_the_same_at_1_and_2_threads(tmp_path):
+    # the demo's checkpoints (bit for bit) and its samples for a seed do not depend on the thread count
+    import subprocess
+    import sys
+    outs = []
+    for threads in (1, 2):
+        env = dict(__import__("os").environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        r = subprocess.run([sys.executable, "-c", _REPRO, str(tmp_path / f"t{threads}"), str(threads)],
+                           capture_output=True, text=True, timeout=900, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs.append(r.stdout.splitlines())
+    assert len(outs[0]) == 3 and outs[0] == outs[1]

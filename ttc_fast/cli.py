@@ -729,6 +729,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                          f"{r['break_even_queries']:.3g}"])
         else:
             rows.append([name, "never", "-", f"{100 * r['test_acc']:.1f}%", "-", "no stop", "0%", "0%", "-"])
+    o = s.get("oracle")
+    if o is not None:
+        rows.append(["hindsight", o["step"], o["k"], f"{100 * o['test_acc']:.1f}%",
+                     f"{100 * (o['test_acc'] - f['test_acc1']):+.1f}", "best stop", f"{100 * o['flops_saved']:.1f}%",
+                     "-", "-"])
     print(format_table(["rule", "stop step", "K*", "test acc", "vs final (pts)", "verdict", "FLOPs saved",
                         "net", "break-even queries"], rows))
     print(f"report: {os.path.join(args.out, 'REPORT.md')}  (wall time {s['wall_time_s']:.0f} s)")

@@ -64,7 +64,7 @@ _STEP_S = np.array([8.0, 16.0])
 _STEP_GAP = 0.3
 _STEP_SIZES = np.array([0.15, 0.3, 0.45, 0.6, 0.75, 0.9])   # fractions of the room below 100%
 _BACKTEST_PSEUDO = 5.0
-_TEMPER = 1.0
+_TEMPER = 0.8                            # likelihood tempering of the model weights (a misspecified family must not take all)
 
 
 def _sig(z: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def _basis(x: np.ndarray, x1: float, xm: float, room: float, hazard_rate: float)
 @dataclass(frozen=True)
 class Projection:
     """Predictive distribution of the single-sample accuracy at the budget: a mixture of Gaussians
-    (``weights``, ``means``, ``sds``, float64 ``(C,)``) truncated to [0, 1].
+    (``weights``, ``means``, ``sds``, float64 ``(C,)``) whose mass beyond [0, 1] sits at the edges.
 
     ``mean``/``stderr``: its mean and standard deviation (inflation and jitter included); ``inflation``: the
     variance factor from the curve's own backtests (>= 1); ``family_weights``: posterior weight of each family;
@@ -137,10 +137,24 @@ class Projection:
     @staticmethod
     def _make(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, fam: np.ndarray, beta: np.ndarray,
               comp: np.ndarray, inflation: float, num_points: int, basis_args: tuple, offset: float) -> Projection:
+        from scipy.special import ndtr
+        order = np.argsort(w)                  # drop the lightest components, 1e-9 of the mass in all
+        drop = order[np.cumsum(w[order]) < 1e-9 * w.sum()]
+        if drop.size:
+            keep = np.ones(w.size, bool)
+            keep[drop] = False
+            w, mu, sd, fam, beta, comp = (a[keep] for a in (w, mu, sd, fam, beta, comp))
         w = w / w.sum()
-        mean = float(w @ mu)
-        total = math.sqrt(float(w @ (sd ** 2 + (mu - mean) ** 2)))
         fw = {name: float(w[fam == i].sum()) for i, name in enumerate(FAMILIES)}
+        # moments of each component clipped to [0, 1] (the mass beyond sits at the edges), in closed form
+        a, b = -mu / sd, (1.0 - mu) / sd
+        pa, pb = np.exp(-0.5 * a * a) / math.sqrt(2 * math.pi), np.exp(-0.5 * b * b) / math.sqrt(2 * math.pi)
+        inside = ndtr(b) - ndtr(a)
+        above = 1.0 - ndtr(b)
+        m1 = mu * inside + sd * (pa - pb) + above
+        m2 = (mu * mu * inside + 2 * mu * sd * (pa - pb) + sd * sd * (inside + a * pa - b * pb)) + above
+        mean = float(w @ m1)
+        total = math.sqrt(max(float(w @ m2) - mean * mean, 0.0))
         return Projection(mean, total, inflation, num_points, fw, w, mu, sd, fam, offset, basis_args, beta, comp)
 
     def on_evaluation_set(self) -> Projection:
@@ -170,10 +184,11 @@ class Projection:
         return np.sum(self.weights * ndtr((v[..., None] - self.means) / self.sds), axis=-1)
 
     def cdf(self, v: float | np.ndarray) -> np.ndarray:
-        """P(A <= v) for the accuracy A at the budget (truncated to [0, 1]: 0 below 0, 1 from 1 on)."""
-        lo, hi = self._raw_cdf(np.array(0.0)), self._raw_cdf(np.array(1.0))
-        c = (self._raw_cdf(np.clip(v, 0.0, 1.0)) - lo) / max(hi - lo, 1e-300)
-        return np.clip(c, 0.0, 1.0)
+        """P(A <= v) for the accuracy A at the budget. The mixture's mass beyond [0, 1] is an extrapolation to an
+        accuracy at the edge: it is put *at* 0 or 1 (a curve projected past 100% is projected to reach 100%),
+        not renormalised away."""
+        v = np.asarray(v, dtype=np.float64)
+        return np.where(v >= 1.0, 1.0, np.where(v < 0.0, 0.0, self._raw_cdf(v)))
 
     def quantile(self, q: float) -> float:
         """The ``q``-quantile (bisection on the cdf, to 1e-9)."""
