@@ -10,7 +10,7 @@ impl:
 
 Each benchmark runs one method over every synthetic family x strategy x seed (and the real curves) and reports,
 in ``extra_info``, the false-stop rate, the mean saving and the share of the oracle's saving; the time is the
-method's cost over the whole suite. The full tables (``ttc-fast bench-decision --seeds 20 --workers 2``) are in
+method's cost over the whole suite. The full tables (``ttc-fast bench-decision --seeds 30 --workers 2 --calibration``) are in
 BENCHMARKS.md. Run: ``python -m pytest benchmarks/bench_decision.py --benchmark-columns=median,rounds``
 (CI=true: 2 seeds, 100 problems, 20 checkpoints).
 """
