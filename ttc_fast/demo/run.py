@@ -365,7 +365,7 @@ def _write_report(out: str, cfg: DemoConfig, s: dict[str, Any], rules, test, che
         elif r["stopped"]:
             L.append(f"- {names[name]} was right on the test split ({100 * r['diff_vs_final_acc1']:+.1f} points).")
         else:
-            L.append(f"- {names[name]} never stopped: {r['reason']}")
+            L.append(f"- {names[name]} did not stop ({r['reason']}).")
     L += ["", "Reasons given by each rule when it stopped:", ""]
     for name, r in s["rules"].items():
         L.append(f"- {names[name]}: {r['reason']}")
