@@ -250,3 +250,16 @@ def test_profile_interval_matches_a_direct_constrained_fit():
     for end in (r.low[0], r.high[0]):
         assert deficit(end) >= 0.95 * target
         assert deficit(r.mean[0] + 0.7 * (end - r.mean[0])) < target
+
+
+def test_nonparametric_large_n_caps_the_grid():
+    # n = 200: ~150 distinct c / n, the grid keeps 40 quantiles of them; K <= n still agrees with the exact estimator
+    from ttc_fast.extrapolation import _Mixture
+    rng = np.random.default_rng(12)
+    n = 200
+    c = rng.binomial(n, sim.draw(sim.HARD_SHAPES["logit-normal(-1.5, 2) (outside the model)"], 400, rng))
+    assert _Mixture(np.full(400, n), c).M <= 2 + 31 + 40
+    r = extrapolate("pass", [8, n, 4 * n], num_samples=n, num_correct=c, model="nonparametric")
+    exact = ttc_fast.pass_at_k(np.full(400, n), c, [8, n])
+    assert np.all(np.abs(r.mean[:2] - exact.mean) <= 2 * exact.stderr), (r.mean, exact.mean)
+    assert np.all(r.low <= r.mean) and np.all(r.mean <= r.high) and r.high[2] <= 1.0
