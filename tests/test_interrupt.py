@@ -20,7 +20,10 @@ import pytest
 LATENCY = 1.0  # seconds from SIGINT to KeyboardInterrupt in the child
 
 _CHILD = r"""
-import sys, time
+import signal, sys, time
+# a shell that starts a job in the background hands it SIGINT ignored, and children inherit that: restore
+# Python's own handler so the test measures ttc_fast, not how the suite was launched
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 from ttc_fast import _C
 {setup}
