@@ -103,20 +103,24 @@ class ExtrapolationResult:
 
 # ---- pass: zero-one-inflated beta-binomial ---------------------------------------------------------------------
 
+def _histogram(n: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    """The distinct (n, c) pairs as float64 ``n``, ``c``, their counts ``w``, the number of problems and
+    log C(n, c): the grouped form both solve-rate likelihoods are written in."""
+    from scipy.special import gammaln
+
+    pairs, counts = np.unique(np.stack([n, c], axis=1), axis=0, return_counts=True)
+    nn, cc = pairs[:, 0].astype(np.float64), pairs[:, 1].astype(np.float64)
+    lchoose = gammaln(nn + 1) - gammaln(cc + 1) - gammaln(nn - cc + 1)
+    return nn, cc, counts.astype(np.float64), float(counts.sum()), lchoose
+
+
 class _ZOIB:
     """Grouped likelihood of c ~ Binomial(n, p), p ~ pi0 d_0 + pi1 d_1 + pi_b Beta(alpha, beta).
 
     theta = (a0, a1, log alpha, log beta); (pi0, pi1, pi_b) = softmax(a0, a1, 0)."""
 
     def __init__(self, n: np.ndarray, c: np.ndarray):
-        from scipy.special import gammaln
-
-        pairs, counts = np.unique(np.stack([n, c], axis=1), axis=0, return_counts=True)
-        self.n = pairs[:, 0].astype(np.float64)
-        self.c = pairs[:, 1].astype(np.float64)
-        self.w = counts.astype(np.float64)
-        self.P = float(counts.sum())
-        self.lchoose = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.n - self.c + 1)
+        self.n, self.c, self.w, self.P, self.lchoose = _histogram(n, c)
         self.zero = (self.c == 0).astype(np.float64)
         self.full = (self.c == self.n).astype(np.float64)
 
@@ -261,13 +265,9 @@ class _Mixture:
     :func:`_profile_end` traces the profile likelihood of pass@K exactly (no concave-hull gap)."""
 
     def __init__(self, n: np.ndarray, c: np.ndarray):
-        from scipy.special import expit, gammaln
+        from scipy.special import expit
 
-        pairs, counts = np.unique(np.stack([n, c], axis=1), axis=0, return_counts=True)
-        self.n = pairs[:, 0].astype(np.float64)
-        self.c = pairs[:, 1].astype(np.float64)
-        self.w = counts.astype(np.float64)
-        self.P = float(counts.sum())
+        self.n, self.c, self.w, self.P, lchoose = _histogram(n, c)
         inner = (self.c > 0) & (self.c < self.n)
         obs = np.unique(np.log(self.c[inner] / (self.n[inner] - self.c[inner])))
         if len(obs) > 40:  # large n: 40 quantiles of the observed logits (SLSQP's cost grows ~ grid size^3)
@@ -275,7 +275,6 @@ class _Mixture:
         z = np.unique(np.round(np.concatenate([_LOGIT_GRID, obs]), 6))
         inside = expit(z)
         self.p = np.concatenate([[0.0], inside, [1.0]])
-        lchoose = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.n - self.c + 1)
         lb = lchoose[:, None] + self.c[:, None] * np.log(inside)[None] + (self.n - self.c)[:, None] * np.log1p(
             -inside)[None]
         self.L = np.concatenate([(self.c == 0)[:, None] * 1.0, np.exp(lb), (self.c == self.n)[:, None] * 1.0], axis=1)
