@@ -88,7 +88,7 @@ py::tuple pass_at_k(I64 n, I64 c, I64 ks, bool lenient, bool per_problem, int th
 }
 
 ttc_fast::MajPath path_of(int p) {
-  if (p < 0 || p > 2) throw std::invalid_argument("path must be 0 (auto), 1 (dp) or 2 (window)");
+  if (p < 0 || p > 3) throw std::invalid_argument("path must be 0 (auto), 1 (dp), 2 (window) or 3 (work estimate)");
   return static_cast<ttc_fast::MajPath>(p);
 }
 
@@ -188,7 +188,8 @@ void bind_estimators(py::module_& m) {
         "pass@k for every k in ks -> (mean (K,), m2 (K,), count (K,), per_problem (P, K) or None).");
   m.def("maj_at_k", &est::maj_at_k, "answers"_a, "correct"_a, "ks"_a, "tie"_a = 0, "abstain"_a = 0,
         "lenient"_a = false, "num_threads"_a = 0, "path"_a = 0,
-        "Exact maj@k per problem -> (P, K). path: 0 auto, 1 dynamic programme, 2 windowed levels (tests).");
+        "Exact maj@k per problem -> (P, K). path: 0 auto, 1 dynamic programme, 2 windowed levels (tests), 3 the work "
+        "auto would do (column of the smallest k; the others 0).");
   m.def("maj_at_k_counts", &est::maj_at_k_counts, "cluster_sizes"_a, "cluster_correct"_a, "abstentions"_a, "ks"_a,
         "tie"_a = 0, "abstain"_a = 0, "lenient"_a = false, "num_threads"_a = 0, "path"_a = 0,
         "Exact maj@k per problem from cluster counts -> (P, K) (path as maj_at_k).");

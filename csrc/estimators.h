@@ -462,7 +462,9 @@ struct Competitor {
 constexpr double kMajEps = 1e-21;
 
 // Which algorithm computes Cond_x (see maj_target); Auto picks the cheaper one per x from a cost model.
-enum class MajPath { Auto = 0, Dp = 1, Window = 2 };
+// Estimate: no maj@k at all; out[0] of each problem is the work the Auto path would do (in dynamic-programme
+// operations; the windowed path's counts divided by kWindowBias), so callers can refuse a call before it runs.
+enum class MajPath { Auto = 0, Dp = 1, Window = 2, Estimate = 3 };
 // The windowed path runs at a higher rate per counted operation than the dynamic programme (contiguous rows,
 // cached across x), so Auto prefers it unless its operation count is kWindowBias times larger (measured on
 // realistic, near-tie and flat structures, n = 64 .. 10,000).
@@ -928,7 +930,10 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
     for (size_t i = 0; i < active.size(); ++i) svals[i] = kneed[active[i]] - x;
     cond.assign(active.size(), 0.0);
     bool skip = false;
-    if (x == 1) {
+    if (x == 1 && path == MajPath::Estimate) {
+      acc[0] += static_cast<double>(svals.size()) * static_cast<double>(comps.size() + 1);
+      skip = true;
+    } else if (x == 1) {
       maj_detail::cond_x1(comps, free_pool, R, tie, svals, lf, sc, cond.data());
     } else {
       const int64_t smin = svals.front(), smax = svals.back();
@@ -950,15 +955,25 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
           const int q = tie == Tie::Random ? static_cast<int>(m_u / 2 + 1) : 1;
           const int64_t S = static_cast<int64_t>(svals.size());
           bool window = path == MajPath::Window;
-          if (path == MajPath::Auto)
-            window = maj_detail::cost_window(x, competitive, R - rcomp, q, S, smin, smax) <
-                     kWindowBias * maj_detail::cost_dp(x, competitive, R, q, S, smax);
-          if (window) maj_detail::cond_window(x, competitive, R - rcomp, tie, svals, lf, sc, cond.data());
-          else maj_detail::cond_dp(x, competitive, R, tie, svals, lf, sc, cond.data());
+          if (path == MajPath::Auto || path == MajPath::Estimate) {
+            const double cw = maj_detail::cost_window(x, competitive, R - rcomp, q, S, smin, smax);
+            const double cd = maj_detail::cost_dp(x, competitive, R, q, S, smax);
+            window = cw < kWindowBias * cd;
+            if (path == MajPath::Estimate) {
+              acc[0] += std::min(cw / kWindowBias, cd);
+              skip = true;
+            }
+          }
+          if (path == MajPath::Estimate) {
+          } else if (window) {
+            maj_detail::cond_window(x, competitive, R - rcomp, tie, svals, lf, sc, cond.data());
+          } else {
+            maj_detail::cond_dp(x, competitive, R, tie, svals, lf, sc, cond.data());
+          }
         }
       }
     }
-    if (!skip)
+    if (!skip && path != MajPath::Estimate)
       for (size_t i = 0; i < active.size(); ++i) {
         // h_k(x) from h_k(x - 1) by the ratio (c - x + 1)(k - x + 1) / (x (R - k + x)), re-anchored every 32 steps
         const int64_t j = active[i], k = kneed[j];
@@ -1008,7 +1023,7 @@ inline void maj_problem(const std::vector<int64_t>& sizes, const std::vector<uin
   for (int64_t j = 0; j < K; ++j) {
     if (ks[j] > n) { out[j] = kNaN; continue; }
     const size_t idx = std::lower_bound(kneed.begin(), kneed.end(), ks[j]) - kneed.begin();
-    out[j] = std::min(1.0, std::max(0.0, acc[idx]));
+    out[j] = path == MajPath::Estimate ? (idx == 0 ? acc[0] : 0.0) : std::min(1.0, std::max(0.0, acc[idx]));
   }
 }
 

@@ -139,3 +139,58 @@ def test_n10000_every_k_time():
     assert time.perf_counter() - t < 30.0
     assert np.all(np.diff(v[1::2]) > -1e-9)  # odd k: no ties between two, the lead only helps as k grows
     assert v[-1] == pytest.approx(1.0)
+
+
+# ---- the up-front work estimate (path 3) and max_seconds ---------------------------------------------------------
+
+WORK_STRUCTURES = {  # n = 1,000; the per-operation rate of these spans 4.5-24 ns on the 2-core VM (BENCHMARKS.md)
+    "realistic": [400, 300, 100] + [1] * 200,
+    "3-way near tie": [300, 298, 296] + [1] * 106,
+    "flat": [2] * 500,
+}
+
+
+@pytest.mark.parametrize("structure", sorted(WORK_STRUCTURES))
+def test_work_estimate_predicts_the_cpu_time(structure):
+    # the estimate is the auto path's own operation count: the measured CPU time of the real call (one thread)
+    # must lie within [1/20, 3] x work x 20 ns (the factor the refusal relies on; loose for loaded CI machines)
+    sizes = WORK_STRUCTURES[structure]
+    correct = [1] + [0] * (len(sizes) - 1)
+    ks = np.arange(1, 1001)
+    work = _maj(sizes, correct, None, ks, path=3, threads=1)
+    assert work[0] > 0 and np.all(work[1:] == 0)
+    t = time.process_time()
+    _maj(sizes, correct, None, ks, threads=1)
+    cpu = time.process_time() - t
+    predicted = work[0] * 20e-9
+    assert predicted / 20 <= cpu <= 3 * predicted + 0.02, (cpu, predicted)
+
+
+def test_work_grows_with_the_ks_asked_for_and_is_cheap_to_count():
+    sizes, correct = [2] * 5000, [1] + [0] * 4999
+    t = time.perf_counter()
+    all_k = _maj(sizes, correct, None, np.arange(1, 10_001), path=3)[0]
+    assert time.perf_counter() - t < 2.0            # counting the work of a ~7-minute call takes milliseconds
+    one_k = _maj(sizes, correct, None, [1], path=3)[0]
+    assert all_k * 20e-9 > 60.0 and one_k * 20e-9 < 0.01
+
+
+def test_max_seconds_refuses_a_flat_spread_before_running_and_none_runs_it():
+    n = 10_000
+    sizes = np.array([[2] * (n // 2)])
+    correct = np.zeros_like(sizes, dtype=bool)
+    correct[0, 0] = True
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match=r"maj@k would take about \d+ s .*max_seconds=60.*index 0"):
+        ttc_fast.maj_at_k_counts(sizes, correct)
+    assert time.perf_counter() - t < 2.0
+    assert ttc_fast.maj_at_k_counts(sizes, correct, ks=[1]).mean[0] == pytest.approx(1.0 / (n // 2), rel=1e-9)
+    # a small threshold refuses a 1,000-sample flat spread (~0.3 s); None runs it, with the same values
+    a = np.repeat(np.arange(500), 2)[None]
+    with pytest.raises(ValueError, match="max_seconds=0.001"):
+        ttc_fast.maj_at_k(a, a == 0, max_seconds=0.001)
+    ran = ttc_fast.maj_at_k(a, a == 0, max_seconds=None)
+    np.testing.assert_array_equal(ran.mean, _maj([2] * 500, [1] + [0] * 499, None, np.arange(1, 1001)))
+    for bad in (0, -1.0, float("nan"), "60", True):
+        with pytest.raises(ValueError, match="max_seconds must be a positive number"):
+            ttc_fast.maj_at_k(a, a == 0, max_seconds=bad)

@@ -359,8 +359,33 @@ def pass_at_k(num_samples: Any, num_correct: Any, ks: Any = None, *, per_problem
     return EstimateResult("pass", k_arr, mean, stderr, per if per_problem else None, None, int(n.shape[0]))
 
 
+MAJ_MAX_SECONDS = 60.0   # default refusal threshold of maj_at_k / maj_at_k_counts (see max_seconds)
+_MAJ_SECONDS_PER_OP = 20e-9   # slow end of 4.5-24 ns per counted operation (benchmarks: n = 500-4,000, 4 structures)
+_MAJ_CHECK_N = 1000            # below this many samples per problem no call can be slow per problem
+
+
+def _check_maj_work(call: Any, n_max: int, max_seconds: float | None) -> None:
+    """Refuses a maj@k call whose counted work (``call(path=3)``: the C++ estimate of the auto path, in
+    operations, column 0 per problem) exceeds ``max_seconds`` at ``_MAJ_SECONDS_PER_OP``."""
+    if max_seconds is None or n_max < _MAJ_CHECK_N:
+        return
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not max_seconds > 0:
+        raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
+    work = np.nan_to_num(np.asarray(call(3))[:, 0], nan=0.0)
+    seconds = float(work.sum()) * _MAJ_SECONDS_PER_OP
+    if seconds > max_seconds:
+        p = int(np.argmax(work))
+        raise ValueError(
+            f"maj@k would take about {seconds:.0f} s here (more than max_seconds={max_seconds:g}); the costliest "
+            f"problem, index {p}, alone about {work[p] * _MAJ_SECONDS_PER_OP:.0f} s: many answers of about the same "
+            f"size tie with the correct one, and the exact tie-breaking then costs ~n^3 even for one k. Ask for "
+            f"fewer or smaller ks, use tie='strict' or 'optimistic' (no tie-breaking integral), or pass "
+            f"max_seconds=None to run it anyway (Ctrl-C interrupts it).")
+
+
 def maj_at_k(answers: Any, correct: Any, ks: Any = None, *, tie: str = "random", abstain: str = "exclude",
-             per_problem: bool = False, lenient: bool = False, bootstrap: int = 0, seed: int = 0) -> EstimateResult:
+             per_problem: bool = False, lenient: bool = False, bootstrap: int = 0, seed: int = 0,
+             max_seconds: float | None = MAJ_MAX_SECONDS) -> EstimateResult:
     """Exact maj@k (plurality vote over a uniformly random k-subset) for every k in ``ks``.
 
     Args:
@@ -369,6 +394,10 @@ def maj_at_k(answers: Any, correct: Any, ks: Any = None, *, tie: str = "random",
         tie: credit when t wrong clusters tie with the correct one: ``"random"`` 1/(t+1), ``"strict"`` 0 unless
             t = 0, ``"optimistic"`` 1.
         abstain: ``"exclude"`` abstentions never vote; ``"vote"`` they vote as one more (wrong) cluster.
+        max_seconds: when some problem has n >= 1,000 samples, the call first counts the work it would do
+            (1-6 ms per such problem) and refuses with a ValueError if that is more than about this many seconds
+            (at 20 ns per counted operation, the slow end measured on a 2-core EPYC VM); None runs anything
+            (interruptible with Ctrl-C).
         Other arguments: see :func:`pass_at_k`.
 
     A k-subset scores only if it contains at least one correct sample. Exact (no sampling; terms below 1e-21
@@ -383,13 +412,15 @@ def maj_at_k(answers: Any, correct: Any, ks: Any = None, *, tie: str = "random",
     _check_cells(a.shape[0], len(k_arr))
     if bootstrap:
         _check_bootstrap(bootstrap, len(k_arr))
+    _check_maj_work(lambda path: _C.maj_at_k(a, cor, k_arr, _tie(tie), _abstain(abstain), lenient, path=path),
+                    int(_lengths(a).max()), max_seconds)
     values = _C.maj_at_k(a, cor, k_arr, _tie(tie), _abstain(abstain), lenient)
     return _summary("maj", k_arr, values, per_problem, bootstrap, seed)
 
 
 def maj_at_k_counts(cluster_sizes: Any, cluster_correct: Any, abstentions: Any = None, ks: Any = None, *,
                     tie: str = "random", abstain: str = "exclude", per_problem: bool = False, lenient: bool = False,
-                    bootstrap: int = 0, seed: int = 0) -> EstimateResult:
+                    bootstrap: int = 0, seed: int = 0, max_seconds: float | None = MAJ_MAX_SECONDS) -> EstimateResult:
     """Exact maj@k from cluster counts (e.g. ``ttc_fast.ops.vote`` output).
 
     Args:
@@ -415,6 +446,8 @@ def maj_at_k_counts(cluster_sizes: Any, cluster_correct: Any, abstentions: Any =
     _check_cells(sizes.shape[0], len(k_arr))
     if bootstrap:
         _check_bootstrap(bootstrap, len(k_arr))
+    _check_maj_work(lambda path: _C.maj_at_k_counts(sizes, cor, ab, k_arr, _tie(tie), _abstain(abstain), lenient,
+                                                    path=path), int(n.max()), max_seconds)
     values = _C.maj_at_k_counts(sizes, cor, ab, k_arr, _tie(tie), _abstain(abstain), lenient)
     return _summary("maj", k_arr, values, per_problem, bootstrap, seed)
 
