@@ -191,6 +191,11 @@ def test_max_seconds_refuses_a_flat_spread_before_running_and_none_runs_it():
         ttc_fast.maj_at_k(a, a == 0, max_seconds=0.001)
     ran = ttc_fast.maj_at_k(a, a == 0, max_seconds=None)
     np.testing.assert_array_equal(ran.mean, _maj([2] * 500, [1] + [0] * 499, None, np.arange(1, 1001)))
+    # the work is found whatever the order of the ks (it sits in the smallest k's column)
+    with pytest.raises(ValueError, match="max_seconds=0.001"):
+        ttc_fast.maj_at_k(a, a == 0, ks=[1000, 500, 3], max_seconds=0.001)
     for bad in (0, -1.0, float("nan"), "60", True):
         with pytest.raises(ValueError, match="max_seconds must be a positive number"):
             ttc_fast.maj_at_k(a, a == 0, max_seconds=bad)
+        with pytest.raises(ValueError, match="max_seconds must be a positive number"):
+            ttc_fast.maj_at_k([[0, 1]], [[True, False]], max_seconds=bad)   # checked at any size

@@ -366,12 +366,14 @@ _MAJ_CHECK_N = 1000            # below this many samples per problem no call can
 
 def _check_maj_work(call: Any, n_max: int, max_seconds: float | None) -> None:
     """Refuses a maj@k call whose counted work (``call(path=3)``: the C++ estimate of the auto path, in
-    operations, column 0 per problem) exceeds ``max_seconds`` at ``_MAJ_SECONDS_PER_OP``."""
-    if max_seconds is None or n_max < _MAJ_CHECK_N:
+    operations, per problem) exceeds ``max_seconds`` at ``_MAJ_SECONDS_PER_OP``."""
+    if max_seconds is None:
         return
     if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not max_seconds > 0:
         raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
-    work = np.nan_to_num(np.asarray(call(3))[:, 0], nan=0.0)
+    if n_max < _MAJ_CHECK_N:
+        return
+    work = np.nansum(np.asarray(call(3)), axis=1)   # the work sits in the smallest k's column, the rest is 0 / NaN
     seconds = float(work.sum()) * _MAJ_SECONDS_PER_OP
     if seconds > max_seconds:
         p = int(np.argmax(work))
