@@ -82,33 +82,16 @@ def test_trainer_callback_validation():
 
 
 def test_lightning_fit_stops_at_the_selectors_step():
-    pl = pytest.importorskip("lightning.pytorch")
+    pl, module, loader = _lightning_module()
     from ttc_fast.adapters import TTCLightningCallback
 
-    class Tiny(pl.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
-
-        def training_step(self, batch, _):
-            return torch.nn.functional.mse_loss(self.lin(batch[0]), batch[1])
-
-        def validation_step(self, batch, _):
-            return torch.nn.functional.mse_loss(self.lin(batch[0]), batch[1])
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.01)
-
-    g = torch.Generator().manual_seed(0)
-    ds = torch.utils.data.TensorDataset(torch.randn(64, 4, generator=g), torch.randn(64, 1, generator=g))
-    loader = torch.utils.data.DataLoader(ds, batch_size=2)
     max_steps = 18
     expected = _expected_stop(1, max_steps)
     cb = TTCLightningCallback(TTCEarlyStopping(**KW), _evaluate, flops_fn=_flops)
     trainer = pl.Trainer(max_steps=max_steps, val_check_interval=1, limit_val_batches=1, num_sanity_val_steps=0,
                          enable_progress_bar=False, logger=False, enable_checkpointing=False,
                          enable_model_summary=False, accelerator="cpu", callbacks=[cb])
-    trainer.fit(Tiny(), loader, loader)
+    trainer.fit(module, loader, loader)
     assert trainer.global_step == expected
     assert cb.decisions[-1].should_stop and [d.step for d in cb.decisions] == list(range(1, expected + 1))
 

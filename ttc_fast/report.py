@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ttc_fast.selector import Decision, HistoryEntry, saturation
+from ttc_fast.selector.types import format_acc, format_pct
 
 __all__ = ["write_report", "markdown_summary", "plot_accuracy_vs_flops", "plot_ttc_curve", "plot_break_even",
            "break_even_series"]
@@ -172,14 +173,7 @@ def plot_break_even(decision: Decision, path: str | os.PathLike, max_queries: fl
     return _save(plt, fig, ax, path, legend_loc="best")
 
 
-def _pct(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{100 * x:.2f}%"
-
-
-def _acc(x: float, se: float) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{100 * x:.2f}%" + (f" ± {100 * se:.2f}" if math.isfinite(se) and se > 0 else "")
+_pct, _acc = format_pct, format_acc
 
 
 def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] | None = None,

@@ -29,7 +29,6 @@ unpickling can run arbitrary code), local files only, and code shipped with a ch
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
@@ -112,12 +111,8 @@ def check_hf_checkpoint(path: str | os.PathLike, *, trust_remote_code: bool = Fa
     cfg_path = root / "config.json"
     if not cfg_path.is_file():
         raise FileNotFoundError(f"no config.json in {str(root)!r}")
-    try:
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{cfg_path}: not valid JSON ({err.msg}, line {err.lineno})") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{cfg_path}: expected a JSON object")
+    from ttc_fast.checkpoint import read_config
+    config, _ = read_config(cfg_path)  # not JSON / not an object -> ValueError naming the file
     safetensors = sorted(p.name for p in root.glob("*.safetensors"))
     if not safetensors:
         pickles = sorted(p.name for p in root.iterdir() if p.suffix in _PICKLE_SUFFIXES)

@@ -30,6 +30,18 @@ class Reason(str, enum.Enum):
     END_OF_RUN = "end_of_run"              # offline: the log ended without a stop
 
 
+def format_pct(x: float) -> str:
+    """A fraction as a percentage with two decimals ("n/a" when not finite)."""
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.2f}%"
+
+
+def format_acc(x: float, se: float) -> str:
+    """An accuracy with its standard error in points ("n/a" when not finite; no error when it is 0 or NaN)."""
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.2f}%" + (f" ± {100 * se:.2f}" if math.isfinite(se) and se > 0 else "")
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the selector says after one evaluation (or, offline, for a whole run).
@@ -81,13 +93,7 @@ class Decision:
 
     def summary(self) -> str:
         """A few human-readable lines (what ``ttc-fast select`` prints)."""
-        def pct(x: float) -> str:
-            return "n/a" if not math.isfinite(x) else f"{100 * x:.2f}%"
-
-        def acc(x: float, se: float) -> str:
-            if not math.isfinite(x):
-                return "n/a"
-            return f"{100 * x:.2f}%" + (f" ± {100 * se:.2f}" if math.isfinite(se) and se > 0 else "")
+        pct, acc = format_pct, format_acc
 
         k = "none" if self.k is None else str(self.k)
         lines = [
