@@ -23,7 +23,7 @@ accuracy at x = 1 on [0, 1]. The method (docs/selector.md has the derivation and
 
 On the 268 real curves of ttc_fast/data/curves (BigScience 1.3B, Tucano, TinyLlama, RL pass@k), projected from
 the first third of each run on, the one-sided 80/90/95% bounds cover the final accuracy at 81.7/91.3/95.2%
-(BENCHMARKS.md has every source). Cost: about 1.5 ms per projection of 30-40 points, plus one per new backtest.
+(BENCHMARKS.md has every source). Cost: about 2.5 ms per projection of 30-40 points, plus one per new backtest.
 """
 from __future__ import annotations
 
@@ -45,8 +45,10 @@ _NOISE_SCALE = (0.5, 1.0)       # the evaluation stderr may overstate the scatte
 _POWER_A = np.geomspace(0.05, 4.0, 24)
 _EXP_B = np.geomspace(0.05, 300.0, 24)
 _GROW_C = np.geomspace(0.25, 3.0, 12)
-_LOGI_S = np.array([1.5, 3.0, 6.0, 12.0])
-_LOGI_N = 16
+# slopes a factor 1.35 apart: on a coarser grid (factor 2) one slope takes all the weight on a dense rising
+# history and pins the plateau where that slope puts it, confidently and wrongly (false stops mid-rise)
+_LOGI_S = np.geomspace(1.5, 12.0, 8)
+_LOGI_N = 24
 _LOGI_END = 0.0                          # last midpoint of the logistic family (ln x; 0 = the budget)
 STEP_HAZARD = 0.3                        # steps still to come: rate per e-fold of compute left
 _STEP_ONSETS = 8
