@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ttc_fast.cli import main
-from ttc_fast.decision_bench import FAMILIES, load_real_curves, make_run, run_synthetic, summarise
+from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, Settings, load_real_curves, make_run,
+                                     run_synthetic, summarise)
 from ttc_fast.decision_bench.families import problem_probs, true_metric
 from ttc_fast.decision_bench.harness import oracle_stop
 
@@ -115,3 +116,35 @@ def test_cli_bench_decision(capsys, tmp_path):
     assert main(["bench-decision", "--seeds", "0"]) == 2
     assert main(["bench-decision", "--families", "nope", "--real", "none"]) == 2
     assert set(FAMILIES) >= {"saturating", "jump"}
+
+
+def test_stress_families_are_opt_in_and_min_delta_is_the_users_margin(capsys):
+    assert set(CORE_FAMILIES) | set(STRESS_FAMILIES) == set(FAMILIES) and not set(CORE_FAMILIES) & set(STRESS_FAMILIES)
+    assert len(CORE_FAMILIES) == 8
+    for fam in STRESS_FAMILIES:
+        run = make_run(fam, "maj", 0, num_problems=20, num_checkpoints=10, population=50)
+        assert np.all(np.isfinite(run.truth)) and run.truth.min() >= 0.0 and run.truth.max() <= 1.0
+    # the stress families rise late (this seed: two_stage's second rise after x = 0.5, accelerating's x^g,
+    # cooldown's decay): the second half of the budget adds more than 0.3 of ability
+    for fam in STRESS_FAMILIES:
+        curve = FAMILIES[fam].curve(np.random.default_rng(1))
+        x = np.linspace(0.05, 1.0, 96)
+        a = curve(x)
+        assert a[-1] - a[len(x) // 2] > 0.3, fam
+    out = run_synthetic(seeds=range(1), strategies=["pass"], methods=["oracle"], num_problems=20,
+                        num_checkpoints=6, population=30)
+    assert {o.group for o in out} == set(CORE_FAMILIES)
+    # a negative min_delta (accepting that much below the full run) never makes a rule stop later
+    late, early = (run_synthetic(["saturating", "linear"], seeds=range(3), strategies=["maj"],
+                                 methods=["exact", "known_target"], settings=Settings(min_delta=d),
+                                 num_problems=60, num_checkpoints=12, population=100) for d in (0.0, -0.05))
+    for a, b in zip(late, early):
+        assert a.run == b.run and a.method == b.method
+        assert (b.stop_index if b.stop_index is not None else 99) <= (a.stop_index if a.stop_index is not None
+                                                                      else 99)
+    assert main(["bench-decision", "--families", "stress", "--strategies", "pass", "--seeds", "1",
+                 "--problems", "20", "--checkpoints", "6", "--population", "30", "--real", "none",
+                 "--methods", "exact,oracle", "--min-delta", "-0.01", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert all(f"| synthetic | {f} | exact | 1 |" in text for f in STRESS_FAMILIES)
+    assert main(["bench-decision", "--families", "core", "--min-delta", "2", "--real", "none"]) == 2

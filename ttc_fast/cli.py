@@ -873,8 +873,9 @@ def _add_bench_decision_parser(sub) -> None:
                     "a rule that knows the true target, the hindsight oracle) on synthetic training runs with "
                     "exact truth and on real published learning curves, and prints per family / source the "
                     "false-stop rate, the mean training-FLOPs saving and the share of the oracle's saving.")
-    p.add_argument("--families", default=None, help="comma-separated synthetic families (default: all; "
-                   "'none' for none)")
+    p.add_argument("--families", default="core", help="comma-separated synthetic families, or 'core' (the "
+                   "default: the eight of the benchmark), 'stress' (two_stage, accelerating, cooldown: rises no "
+                   "curve foretells), 'all', 'none'")
     p.add_argument("--strategies", default="maj,pass,bok", help="comma-separated strategies (default maj,pass,bok)")
     p.add_argument("--seeds", type=int, default=10, help="seeds per (family, strategy) (default 10)")
     p.add_argument("--problems", type=int, default=200, help="evaluation problems per run (default 200)")
@@ -889,6 +890,9 @@ def _add_bench_decision_parser(sub) -> None:
     p.add_argument("--confidence", type=float, default=0.95, help="the rules' confidence (default 0.95)")
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="a stop is false when the deployed accuracy is this much below the target (default 0.01)")
+    p.add_argument("--min-delta", type=float, default=0.0,
+                   help="the exact rule's min_delta: the margin the deployed K must beat the full run by "
+                   "(default 0; -0.01 accepts up to 1 point below it)")
     p.add_argument("--calibration", action="store_true",
                    help="also print the projection's calibration on the real curves (nominal vs actual coverage)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
@@ -898,17 +902,21 @@ def _add_bench_decision_parser(sub) -> None:
 
 
 def _cmd_bench_decision(args: argparse.Namespace) -> int:
-    from ttc_fast.decision_bench import (Settings, format_calibration, format_table, projection_calibration,
-                                         run_real, run_synthetic, summarise)
+    from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, Settings, format_calibration,
+                                         format_table, projection_calibration, run_real, run_synthetic, summarise)
     for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    settings = Settings(patience=args.patience, confidence=args.confidence, tolerance=args.tolerance)
+    if not -1.0 <= args.min_delta <= 1.0:
+        raise ValueError(f"--min-delta must be in [-1, 1] (a fraction of accuracy), got {args.min_delta}")
+    settings = Settings(patience=args.patience, confidence=args.confidence, tolerance=args.tolerance,
+                        min_delta=args.min_delta)
     methods = _names(args.methods)
+    groups = {"core": list(CORE_FAMILIES), "stress": list(STRESS_FAMILIES), "all": list(FAMILIES), "none": []}
+    families = groups[args.families] if args.families in groups else _names(args.families)
     outcomes = []
-    if args.families != "none":
-        outcomes += run_synthetic(None if args.families is None else _names(args.families),
-                                  _names(args.strategies), range(args.seeds), methods, settings,
+    if families:
+        outcomes += run_synthetic(families, _names(args.strategies), range(args.seeds), methods, settings,
                                   num_problems=args.problems, num_samples=args.samples,
                                   num_checkpoints=args.checkpoints, population=args.population,
                                   workers=args.workers, progress=args.progress)

@@ -18,6 +18,17 @@ sample ``N(mu_j, 1)`` and any other ``N(0, 1)``. Families differ only in ``a(x)`
 ``small_eval``            saturating dynamics judged on 30-60 evaluation problems
 ========================  ================================================================================
 
+Stress families (:data:`STRESS_FAMILIES`, not in the default set: rises that no learning curve foretells, so
+they show where a stop rule that trusts the curve so far fails, and by how much):
+
+========================  ================================================================================
+``two_stage``             saturates, then a second rise at ``x_2`` in [0.4, 0.8] (a capability that emerges
+                          after a plateau: a data-mix or curriculum change, grokking)
+``accelerating``          ``a = a0 + D·x^g``, g in [1.5, 3]: most of the rise still to come
+``cooldown``              a slow power law, then an extra gain over the last 10-20% of the budget (the
+                          learning-rate decay of a warmup-stable-decay schedule)
+========================  ================================================================================
+
 On top of the curve every checkpoint's ability jitters (``N(0, jitter)``, jitter up to 0.08): real checkpoints
 are not monotone in quality. The truth of a run is the population accuracy: every metric at every K is computed
 exactly (no sampling) on a separate population of problems drawn from the same distribution, so the evaluation
@@ -40,7 +51,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FAMILIES", "STRATEGIES", "SyntheticRun", "make_run", "true_metric", "problem_probs"]
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "STRATEGIES", "SyntheticRun", "make_run", "true_metric", "problem_probs"]
 
 STRATEGIES = ("maj", "pass", "bok")
 
@@ -86,6 +97,23 @@ def _near_chance(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]
     return lambda x: a0 + 0.0 * x
 
 
+def _two_stage(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d1, tau = rng.uniform(-3.0, -1.5), rng.uniform(1.5, 2.5), rng.uniform(0.04, 0.12)
+    d2, x2, w = rng.uniform(1.0, 2.0), rng.uniform(0.4, 0.8), rng.uniform(0.01, 0.05)
+    return lambda x: a0 + d1 * -np.expm1(-x / tau) + d2 * _sigmoid((x - x2) / w)
+
+
+def _accelerating(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d, g = rng.uniform(-3.0, -1.5), rng.uniform(2.0, 3.5), rng.uniform(1.5, 3.0)
+    return lambda x: a0 + d * x ** g
+
+
+def _cooldown(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d, g = rng.uniform(-3.0, -1.5), rng.uniform(1.5, 3.0), rng.uniform(0.3, 0.6)
+    xc, gain = rng.uniform(0.8, 0.9), rng.uniform(0.3, 0.8)
+    return lambda x: a0 + d * x ** g + gain * np.clip((x - xc) / (1.0 - xc), 0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Family:
     """``curve(rng) -> a(x)``; ``floor``: chance level (multiple choice); ``eval_problems``: (lo, hi) or None
@@ -107,7 +135,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("peak_decline", _peak_decline, description="saturating, then declining after a peak at [0.3, 0.6]"),
     Family("near_chance", _near_chance, floor=0.25, description="4-way multiple choice, never learned"),
     Family("small_eval", _saturating, eval_problems=(30, 60), description="saturating, 30-60 eval problems"),
+    Family("two_stage", _two_stage, description="saturates, then a second rise at x in [0.4, 0.8]"),
+    Family("accelerating", _accelerating, description="a0 + D x^g, g in [1.5, 3]: most of the rise to come"),
+    Family("cooldown", _cooldown, description="slow power law, then a gain over the last 10-20% (LR decay)"),
 )}
+STRESS_FAMILIES = ("two_stage", "accelerating", "cooldown")
+CORE_FAMILIES = tuple(f for f in FAMILIES if f not in STRESS_FAMILIES)   # the default set
 
 
 # ---- problems and their answer distributions -------------------------------------------------------------

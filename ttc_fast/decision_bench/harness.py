@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ttc_fast.decision_bench.families import FAMILIES, STRATEGIES, SyntheticRun, make_run
+from ttc_fast.decision_bench.families import CORE_FAMILIES, FAMILIES, STRATEGIES, SyntheticRun, make_run
 from ttc_fast.decision_bench.real import SOURCES, RealCurve, load_real_curves
 
 __all__ = ["Settings", "Outcome", "Row", "METHODS", "run_synthetic", "run_real", "summarise", "oracle_stop",
@@ -41,13 +41,15 @@ METHODS = ("exact", "sigmoid", "naive", "known_target", "oracle")
 
 @dataclass(frozen=True)
 class Settings:
-    """What the benchmark feeds every rule: the user's settings (patience 3, confidence 0.95 by default) and
-    the FLOP model that turns normalised compute into FLOPs (``spec`` preset, ``budget_tokens``, prompt and
-    generation lengths for the evaluation and the inference cost of K)."""
+    """What the benchmark feeds every rule: the user's settings (patience 3, confidence 0.95 and min_delta 0 by
+    default; min_delta goes to the exact and sigmoid rules and to the known target, and a negative one accepts
+    that much below the full run) and the FLOP model that turns normalised compute into FLOPs (``spec`` preset,
+    ``budget_tokens``, prompt and generation lengths for the evaluation and the inference cost of K)."""
 
     patience: int = 3
     confidence: float = 0.95
     tolerance: float = 0.01
+    min_delta: float = 0.0
     spec: str = "tinyllama"
     budget_tokens: float = 1e12
     prompt_len: int = 300
@@ -115,6 +117,7 @@ def _stopper(method: str, strategy: str, settings: Settings, budget: float, spec
     if method == "naive":
         return NaiveEarlyStopping(patience=settings.patience, budget_flops=budget)
     kw = dict(settings.selector_kwargs) if method == "exact" else {}
+    kw.setdefault("min_delta", settings.min_delta)
     return TTCEarlyStopping(budget, strategy=strategy, patience=settings.patience, method=method,
                             confidence=settings.confidence, spec=spec, prompt_len=settings.prompt_len,
                             gen_len=settings.gen_len, **kw)
@@ -175,8 +178,8 @@ def run_synthetic_one(run: SyntheticRun, methods: Sequence[str], settings: Setti
             for k_ in truth:
                 est[k_] = np.array([c[0][k_ - 1] for c in cur])
                 se[k_] = np.array([c[1][k_ - 1] for c in cur])
-            stop, k = _known_target_stop(est, se, run.target, float(norm.ppf(settings.confidence)),
-                                         settings.patience)
+            stop, k = _known_target_stop(est, se, run.target + settings.min_delta,
+                                         float(norm.ppf(settings.confidence)), settings.patience)
         else:
             st = _stopper(method, run.strategy, settings, budget, spec)
             for i, e in enumerate(evals):
@@ -203,7 +206,7 @@ def run_real_one(curve: RealCurve, methods: Sequence[str], settings: Settings) -
             stop, k = oracle_stop(curve.xs, curve.table, curve.target)
         elif method == "known_target":
             from scipy.stats import norm
-            stop, k = _known_target_stop(curve.table, curve.stderr, curve.target,
+            stop, k = _known_target_stop(curve.table, curve.stderr, curve.target + settings.min_delta,
                                          float(norm.ppf(settings.confidence)), settings.patience)
         else:
             st = _stopper(method, "pass", settings, budget, spec)
@@ -252,9 +255,10 @@ def run_synthetic(families: Iterable[str] | None = None, strategies: Iterable[st
                   settings: Settings | None = None, *, num_problems: int = 200, num_samples: int = 16,
                   num_checkpoints: int = 30, population: int = 1000, workers: int = 1,
                   progress: bool = False) -> list[Outcome]:
-    """Outcomes of ``methods`` on every (family, strategy, seed)."""
+    """Outcomes of ``methods`` on every (family, strategy, seed); ``families`` None: the core families
+    (:data:`~ttc_fast.decision_bench.families.CORE_FAMILIES`, the stress families left out)."""
     settings = settings or Settings()
-    fams = list(FAMILIES if families is None else families)
+    fams = list(CORE_FAMILIES if families is None else families)
     strats = list(STRATEGIES if strategies is None else strategies)
     for f in fams:
         if f not in FAMILIES:
