@@ -22,7 +22,7 @@ accuracy at x = 1 on [0, 1]. The method (docs/selector.md has the derivation and
    point's stderr)^2; the 0.7 is set on the real curves. Mass beyond [0, 1] is put at the edges.
 
 On the 268 real curves of ttc_fast/data/curves (BigScience 1.3B, Tucano, TinyLlama, RL pass@k), projected from
-the first third of each run on, the one-sided 80/90/95% bounds cover the final accuracy at 81.7/91.3/95.2%
+the first third of each run on, the one-sided 80/90/95% bounds cover the final accuracy at 81.6/91.2/95.2%
 (BENCHMARKS.md has every source). Cost: about 2.5 ms per projection of 30-40 points, plus one per new backtest.
 """
 from __future__ import annotations
