@@ -891,8 +891,8 @@ def _add_bench_decision_parser(sub) -> None:
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="a stop is false when the deployed accuracy is this much below the target (default 0.01)")
     p.add_argument("--min-delta", type=float, default=0.0,
-                   help="the exact rule's min_delta: the margin the deployed K must beat the full run by "
-                   "(default 0; -0.01 accepts up to 1 point below it)")
+                   help="min_delta of the exact and sigmoid rules and the known target: the margin the deployed K "
+                   "must beat the full run by (default 0; -0.01 accepts up to 1 point below it)")
     p.add_argument("--calibration", action="store_true",
                    help="also print the projection's calibration on the real curves (nominal vs actual coverage)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")

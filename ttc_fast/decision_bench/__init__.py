@@ -10,5 +10,6 @@ from ttc_fast.decision_bench.harness import (METHODS, Settings, format_calibrati
                                              projection_calibration, run_real, run_synthetic, summarise)
 from ttc_fast.decision_bench.real import SOURCES, load_real_curves
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "SOURCES", "METHODS", "Settings", "make_run", "load_real_curves", "run_synthetic",
-           "run_real", "summarise", "format_table", "projection_calibration", "format_calibration"]
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "SOURCES", "METHODS", "Settings", "make_run",
+           "load_real_curves", "run_synthetic", "run_real", "summarise", "format_table", "projection_calibration",
+           "format_calibration"]
