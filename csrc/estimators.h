@@ -964,11 +964,9 @@ inline void maj_target(int64_t n, int64_t c, const std::vector<Competitor>& comp
               skip = true;
             }
           }
-          if (path == MajPath::Estimate) {
-          } else if (window) {
-            maj_detail::cond_window(x, competitive, R - rcomp, tie, svals, lf, sc, cond.data());
-          } else {
-            maj_detail::cond_dp(x, competitive, R, tie, svals, lf, sc, cond.data());
+          if (path != MajPath::Estimate) {
+            if (window) maj_detail::cond_window(x, competitive, R - rcomp, tie, svals, lf, sc, cond.data());
+            else maj_detail::cond_dp(x, competitive, R, tie, svals, lf, sc, cond.data());
           }
         }
       }

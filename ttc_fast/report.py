@@ -173,9 +173,6 @@ def plot_break_even(decision: Decision, path: str | os.PathLike, max_queries: fl
     return _save(plt, fig, ax, path, legend_loc="best")
 
 
-_pct, _acc = format_pct, format_acc
-
-
 def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] | None = None,
                      title: str = "TTC-aware early stopping") -> str:
     """Markdown: the decision, a table of every evaluation, and links to the figures (relative paths)."""
@@ -189,15 +186,15 @@ def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] |
              f"| checkpoint step | {d.step} |",
              f"| training FLOPs | {d.train_flops:.4e} |",
              f"| K* | {d.k if d.k is not None else 'none'} |",
-             f"| accuracy at K* | {_acc(d.accuracy, d.accuracy_stderr)} |",
-             f"| single-sample accuracy | {_acc(d.accuracy_k1, math.nan)} |",
-             f"| projected accuracy at budget | {_acc(d.projected_accuracy, d.projected_stderr)} |",
-             f"| upper bound used by the rule | {_pct(d.projected_upper)} |",
+             f"| accuracy at K* | {format_acc(d.accuracy, d.accuracy_stderr)} |",
+             f"| single-sample accuracy | {format_acc(d.accuracy_k1, math.nan)} |",
+             f"| projected accuracy at budget | {format_acc(d.projected_accuracy, d.projected_stderr)} |",
+             f"| upper bound used by the rule | {format_pct(d.projected_upper)} |",
              f"| P(deployed at least as accurate as the full run) | "
              f"{'n/a' if not math.isfinite(d.probability) else f'{d.probability:.4f}'} |",
-             f"| training FLOPs saved | {_pct(d.flops_saved)} ({d.flops_saved_abs:.4e}) |",
+             f"| training FLOPs saved | {format_pct(d.flops_saved)} ({d.flops_saved_abs:.4e}) |",
              f"| evaluation FLOPs | {d.eval_flops:.4e} |",
-             f"| net FLOPs saved | {_pct(d.net_flops_saved)} ({d.net_flops_saved_abs:.4e}) |",
+             f"| net FLOPs saved | {format_pct(d.net_flops_saved)} ({d.net_flops_saved_abs:.4e}) |",
              f"| extra inference FLOPs per query | {d.extra_inference_flops_per_query:.4e} |",
              f"| break-even queries | {d.break_even_queries:.4e} (net {d.net_break_even_queries:.4e}) |",
              f"| consecutive qualifying evaluations | {d.patience_count} |",
@@ -211,11 +208,12 @@ def markdown_summary(history: Any, decision: Decision, figures: dict[str, str] |
         ed = e.decision
         if ed is None:
             continue
-        lines.append(f"| {e.step} | {e.train_flops:.3e} | {_acc(e.acc1, e.acc1_stderr)} | {'y' if e.kept else ''} | "
-                     f"{e.fit_points or ''} | {_acc(ed.projected_accuracy, ed.projected_stderr)} | "
-                     f"{_pct(ed.projected_upper) if math.isfinite(ed.projected_upper) else ''} | "
+        lines.append(f"| {e.step} | {e.train_flops:.3e} | {format_acc(e.acc1, e.acc1_stderr)} | "
+                     f"{'y' if e.kept else ''} | "
+                     f"{e.fit_points or ''} | {format_acc(ed.projected_accuracy, ed.projected_stderr)} | "
+                     f"{format_pct(ed.projected_upper) if math.isfinite(ed.projected_upper) else ''} | "
                      f"{ed.k if ed.k is not None else ''} | "
-                     f"{_acc(ed.accuracy, ed.accuracy_stderr) if ed.k is not None else ''} | "
+                     f"{format_acc(ed.accuracy, ed.accuracy_stderr) if ed.k is not None else ''} | "
                      f"{f'{ed.probability:.3f}' if math.isfinite(ed.probability) else ''} | "
                      f"{'y' if ed.qualifies else ''} | {ed.patience_count} |")
     if figures:
