@@ -157,7 +157,7 @@ def test_exact_rule_recomputed_from_its_projection(patience, mode):
     recs = run_records(60, 8, np.linspace(0.04, 0.8, 16), seed=3)
     st = TTCEarlyStopping(BUDGET, strategy="pass", patience=patience, patience_mode=mode)
     rng = np.random.default_rng(0)
-    count, alpha = 0, 0.05
+    count, alpha, past = 0, 0.05, []   # past: the K that qualified at each evaluation of the current run
     for i, r in enumerate(recs):
         c = np.array([p["correct"] for p in r["problems"]])
         d = st.update(step=r["step"], train_flops=r["train_flops"], correct=c)
@@ -180,8 +180,11 @@ def test_exact_rule_recomputed_from_its_projection(patience, mode):
         r_ = min(count + 1, patience)
         need = 1 - alpha if mode == "count" else _level(alpha, patience, r_)
         stop_ok = np.flatnonzero(exact >= need) if (mode == "evidence" or r_ >= patience) else []
+        # the deployed K qualified at each of the r - 1 evaluations before this one
+        stop_ok = [j for j in stop_ok if all(int(h.ks[j]) in q for q in past[len(past) - (r_ - 1):])]
         assert d.qualifies == (qual.size > 0)
         count = count + 1 if qual.size else 0
+        past = past + [{int(h.ks[j]) for j in qual}] if qual.size else []
         assert d.patience_count == count
         assert d.should_stop == (len(stop_ok) > 0)
         if d.qualifies:
@@ -201,6 +204,28 @@ def test_strong_evidence_stops_at_once_and_count_mode_waits():
     assert d.should_stop and d.step == 3 and d.k == 16 and d.probability >= 1 - 0.05 ** 3
     d = select(recs, budget_flops=BUDGET, strategy="pass", patience=3, patience_mode="count")
     assert d.should_stop and d.step == 5 and d.patience_count == 3
+
+
+def test_deployed_k_qualified_at_every_evaluation_of_the_run():
+    # a saturating curve; pass@4 = 45% qualifies from the 10th evaluation on, pass@2 reaches the level only at the
+    # 12th (a lucky estimate, 40% -> 45%). The stop deploys K = 4, the smallest K that each evaluation of the run
+    # confirms; the smallest K at the level now (the rule without the confirmation) would be K = 2
+    def rec(i, a2):
+        x = (i + 1) / 30
+        return {"step": i + 1, "train_flops": x * BUDGET,
+                "accuracy": {"pass": {"1": 0.4 * -math.expm1(-x / 0.06), "2": a2, "4": 0.45}},
+                "accuracy_stderr": {"pass": {"1": 0.01, "2": 0.01, "4": 0.01}}}
+    st = TTCEarlyStopping(BUDGET, strategy="pass", patience=3)
+    for i in range(11):
+        d = st.update(**rec(i, 0.40))
+    assert not d.should_stop and d.k == 4 and d.patience_count == 2
+    assert [h.qualified for h in st.history[-2:]] == [(4,), (4,)]
+    d = st.update(**rec(11, 0.45))
+    h = st.history[-1]
+    prob = probability_at_least(h.projection, h.curve, h.curve_stderr)
+    assert prob[1] >= 0.95 > prob[0]                    # pass@2 is at the stop's level now, pass@1 is not
+    assert d.should_stop and d.k == 4 and h.qualified == (2, 4)
+    assert "qualified at each of the last 3" in d.reason
 
 
 def test_a_perfect_ttc_accuracy_qualifies_against_a_vague_projection():

@@ -18,8 +18,10 @@ Units: training and inference compute in FLOPs (one multiply-add = 2 FLOPs); acc
    r consecutive evaluations have qualified and the current one reaches level ``1 - alpha^(p / r)``
    (p = max(patience, 1), r <= p) -- p borderline confirmations in a row, or fewer that are as strong as p of
    them together (a single one at ``1 - alpha^p``). ``patience_mode="count"`` requires p in a row (Lightning).
-5. The deployed K is the smallest K reaching the level (the cheapest to serve) for which the FLOPs condition
-   holds: ``F_t + Q·ΔC(K) < budget`` (Q = ``expected_queries``, 0 when unknown; :mod:`~ttc_fast.selector.cost`).
+5. The deployed K is the smallest K (the cheapest to serve) that reaches the level now, qualified at each of
+   the r - 1 evaluations before (the smallest K at the level at one evaluation is the luckiest estimate; every
+   evaluation of the run must confirm it) and for which the FLOPs condition holds: ``F_t + Q·ΔC(K) < budget``
+   (Q = ``expected_queries``, 0 when unknown; :mod:`~ttc_fast.selector.cost`).
 
 ``method="sigmoid"``: the source paper's procedure unchanged (:mod:`~ttc_fast.selector.paper`): the strict
 monotone filter, the exponential-saturation fit over the kept points, a sigmoid over K = 1, 2, 4 for K*, the
@@ -279,6 +281,16 @@ class TTCEarlyStopping:
         ok_q = np.flatnonzero((prob >= 1.0 - alpha) & affordable)
         ok_s = np.flatnonzero((prob >= need) & affordable) if (self.patience_mode == "evidence" or r >= p) \
             else np.zeros(0, np.int64)
+        entry.qualified = tuple(int(k) for k in entry.ks[ok_q])
+        unconfirmed = False
+        if ok_s.size and r > 1:
+            # the deployed K must have qualified at every evaluation of the run of evidence, not only at this
+            # one: the smallest K at the level now is the one whose estimate was luckiest (docs/selector.md)
+            run = [h for h in self.history[:-1] if h.kept][-(r - 1):]
+            confirmed = set.intersection(*(set(h.qualified) for h in run))
+            keep = [i for i in ok_s if int(entry.ks[i]) in confirmed]
+            unconfirmed = not keep
+            ok_s = np.array(keep, dtype=np.int64)
         target = f"the projected full run {100 * proj.mean:.2f}% (upper bound {100 * upper:.2f}%)"
         if ok_q.size == 0:
             self._count = 0
@@ -294,10 +306,15 @@ class TTCEarlyStopping:
         i = int(ok_s[0]) if ok_s.size else int(ok_q[0])
         k = int(entry.ks[i])
         stop = ok_s.size > 0
+        if stop:
+            tail = f" -> stop (level {need:.4g}" + (f", qualified at each of the last {r})" if r > 1 else ")")
+        elif unconfirmed:
+            tail = (f"; no K at level {need:.4g} now qualified at each of the {r - 1} evaluation(s) before "
+                    f"(the deployed K must)")
+        else:
+            tail = f"; stop needs level {need:.4g} or {p - r} more qualifying evaluation(s)"
         why = (f"{self.strategy}@{k} = {100 * entry.curve[i]:.2f}% is at least {target} with probability "
-               f"{prob[i]:.4f}; qualifying {self._count} in a row"
-               + (f" -> stop (level {need:.4g})" if stop else f"; stop needs level {need:.4g} or "
-                  f"{p - r} more qualifying evaluation(s)"))
+               f"{prob[i]:.4f}; qualifying {self._count} in a row" + tail)
         return self._decide(entry, Reason.STOP if stop else Reason.QUALIFIES, why, k=k,
                             acc=(float(entry.curve[i]), float(entry.curve_stderr[i])),
                             probability=float(prob[i]), stop=stop, **common)

@@ -124,6 +124,8 @@ class HistoryEntry:
     (method "exact"; None without one), from ``fit_points`` points. ``fit``: (a, b, c) of the paper's saturation
     fit on normalised FLOPs x = F / budget (method "sigmoid"); ``sigmoid_fit``: (L, s, x0). ``data_hash``: a
     content hash of the evaluation's inputs (a resumed journal checks re-sent evaluations against it).
+    ``qualified``: the K that qualified at level ``confidence`` at this evaluation (method "exact"; the
+    deployed K must have qualified at every evaluation of the run of evidence).
     """
 
     step: int
@@ -142,6 +144,7 @@ class HistoryEntry:
     projection: Any = None
     data_hash: str = ""
     decision: Decision | None = None
+    qualified: tuple[int, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         return {"type": "update", "step": self.step, "data_hash": self.data_hash,
