@@ -68,6 +68,23 @@ def test_run_truth_is_the_population_and_samples_follow_the_model():
         make_run("nope", "maj", 0)
 
 
+def test_log_spaced_checkpoints_and_the_confirmed_k():
+    run = make_run("linear", "bok", 2, spacing="log")
+    assert np.allclose(run.xs, np.geomspace(0.01, 1.0, 30)) and run.xs[-1] == 1.0
+    even = make_run("linear", "bok", 2)
+    assert np.array_equal(even.xs, np.arange(1, 31) / 30)
+    with pytest.raises(ValueError, match="spacing"):
+        make_run("linear", "bok", 2, spacing="sqrt")
+    with pytest.raises(ValueError, match="spacing"):
+        run_synthetic(["linear"], spacing="nope")
+    # dense early evaluations of a low-accuracy curve that will accelerate: the projection at the stop (x = 0.24)
+    # is too low, and the smallest K at the level there (bok@7, an estimate 3 points lucky) is truly 2.9 points
+    # below the full run; the K confirmed by each evaluation of the run (bok@12) is not
+    (o,) = run_synthetic(["linear"], ["bok"], seeds=[2], methods=["exact"], spacing="log")
+    assert o.stop_x == pytest.approx(run.xs[20]) and o.k == 12 and not o.false_stop
+    assert run.truth[20, 6] < run.target - 0.02 <= run.truth[20, 11] - 0.02
+
+
 def test_oracle_equals_a_brute_force_scan():
     rng = np.random.default_rng(2)
     for _ in range(50):
@@ -114,6 +131,12 @@ def test_cli_bench_decision(capsys, tmp_path):
     assert rc == 0 and "| synthetic | saturating | exact | 1 |" in text and "| real | rlx | oracle | 4 |" in text
     assert len(out.read_text().splitlines()) == 2 * (1 + 4)
     assert main(["bench-decision", "--seeds", "0"]) == 2
+    rc = main(["bench-decision", "--families", "linear", "--strategies", "maj", "--seeds", "1", "--problems", "30",
+               "--checkpoints", "6", "--population", "30", "--spacing", "log", "--real", "none", "--methods",
+               "oracle", "--no-progress"])
+    assert rc == 0 and "| synthetic | linear | oracle | 1 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["bench-decision", "--spacing", "sqrt"])
     assert main(["bench-decision", "--families", "nope", "--real", "none"]) == 2
     assert set(FAMILIES) >= {"saturating", "jump"}
 

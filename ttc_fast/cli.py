@@ -881,6 +881,8 @@ def _add_bench_decision_parser(sub) -> None:
     p.add_argument("--problems", type=int, default=200, help="evaluation problems per run (default 200)")
     p.add_argument("--samples", type=int, default=16, help="samples per problem and checkpoint (default 16)")
     p.add_argument("--checkpoints", type=int, default=30, help="checkpoints per run (default 30)")
+    p.add_argument("--spacing", choices=("even", "log"), default="even",
+                   help="checkpoints evenly spaced in compute (default) or in log compute from 1%% of the budget")
     p.add_argument("--population", type=int, default=1000, help="problems the truth is computed on (default 1000)")
     p.add_argument("--real", default="all", help="comma-separated real-curve sources (bigscience, tucano, "
                    "tinyllama, rlx; default all; 'none' for none)")
@@ -919,6 +921,7 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
         outcomes += run_synthetic(families, _names(args.strategies), range(args.seeds), methods, settings,
                                   num_problems=args.problems, num_samples=args.samples,
                                   num_checkpoints=args.checkpoints, population=args.population,
+                                  spacing=args.spacing,
                                   workers=args.workers, progress=args.progress)
     sources = None if args.real == "all" else [] if args.real == "none" else _names(args.real)
     if sources != []:

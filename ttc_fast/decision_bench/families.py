@@ -51,10 +51,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "STRATEGIES", "SyntheticRun", "make_run", "true_metric",
-           "problem_probs"]
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "STRATEGIES", "SPACINGS", "checkpoint_schedule",
+           "SyntheticRun", "make_run", "true_metric", "problem_probs"]
 
 STRATEGIES = ("maj", "pass", "bok")
+SPACINGS = ("even", "log")
 
 
 # ---- the families: ability curves a(x) with run-specific random parameters -------------------------------
@@ -306,10 +307,21 @@ class SyntheticRun:
         return {"answers": answers.astype(np.int64), "correct": correct, "scores": scores}
 
 
+def checkpoint_schedule(num_checkpoints: int, spacing: str = "even") -> np.ndarray:
+    """Normalised compute ``x`` of each checkpoint, float64 ``(num_checkpoints,)``, the last at 1: ``"even"``
+    ``x_i = i / num_checkpoints`` (an evaluation every so many steps), ``"log"`` evenly spaced in log compute from
+    x = 0.01 (dense early evaluations, as in Pythia's checkpoints)."""
+    if spacing == "even":
+        return np.arange(1, num_checkpoints + 1) / num_checkpoints
+    if spacing == "log":
+        return np.geomspace(0.01, 1.0, num_checkpoints)
+    raise ValueError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
+
+
 def make_run(family: str, strategy: str, seed: int, *, num_problems: int = 200, num_samples: int = 16,
-             num_checkpoints: int = 30, population: int = 1000) -> SyntheticRun:
-    """A seeded synthetic run of ``family`` judged with ``strategy``; checkpoints evenly spaced in compute
-    (``x_i = i / num_checkpoints``); truth on ``population`` problems (K = 1..num_samples)."""
+             num_checkpoints: int = 30, population: int = 1000, spacing: str = "even") -> SyntheticRun:
+    """A seeded synthetic run of ``family`` judged with ``strategy``; checkpoints at
+    :func:`checkpoint_schedule` (``spacing``); truth on ``population`` problems (K = 1..num_samples)."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     if strategy not in STRATEGIES:
@@ -318,13 +330,13 @@ def make_run(family: str, strategy: str, seed: int, *, num_problems: int = 200, 
                         ("num_checkpoints", num_checkpoints, 2), ("population", population, 10)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= 10 ** 6:
             raise ValueError(f"{name} must be an int in [{lo}, 1e6], got {v!r}")
+    xs = checkpoint_schedule(int(num_checkpoints), spacing)
     fam = FAMILIES[family]
     ss = np.random.SeedSequence([seed, sum(map(ord, family)), sum(map(ord, strategy))])
     rng = np.random.default_rng(ss)
     curve = fam.curve(rng)
     ceil = rng.uniform(0.9, 1.0)
     jitter = rng.uniform(0.0, 0.08)
-    xs = np.arange(1, num_checkpoints + 1) / num_checkpoints
     abilities = curve(xs) + rng.normal(0.0, jitter, xs.size)
     P = num_problems if fam.eval_problems is None else int(rng.integers(fam.eval_problems[0],
                                                                         fam.eval_problems[1] + 1))

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ttc_fast.decision_bench.families import CORE_FAMILIES, FAMILIES, STRATEGIES, SyntheticRun, make_run
+from ttc_fast.decision_bench.families import (CORE_FAMILIES, FAMILIES, SPACINGS, STRATEGIES, SyntheticRun,
+                                             make_run)
 from ttc_fast.decision_bench.real import SOURCES, RealCurve, load_real_curves
 
 __all__ = ["Settings", "Outcome", "Row", "METHODS", "run_synthetic", "run_real", "summarise", "oracle_stop",
@@ -226,7 +227,7 @@ def run_real_one(curve: RealCurve, methods: Sequence[str], settings: Settings) -
     return out
 
 
-def _synthetic_job(args: tuple[str, str, int, dict[str, int], tuple[str, ...], Settings]) -> list[Outcome]:
+def _synthetic_job(args: tuple[str, str, int, dict[str, Any], tuple[str, ...], Settings]) -> list[Outcome]:
     family, strategy, seed, sizes, methods, settings = args
     return run_synthetic_one(make_run(family, strategy, seed, **sizes), methods, settings)
 
@@ -253,10 +254,11 @@ def _map(fn: Any, jobs: list[Any], workers: int, progress: bool) -> list[Outcome
 def run_synthetic(families: Iterable[str] | None = None, strategies: Iterable[str] | None = None,
                   seeds: Iterable[int] = range(10), methods: Sequence[str] = METHODS,
                   settings: Settings | None = None, *, num_problems: int = 200, num_samples: int = 16,
-                  num_checkpoints: int = 30, population: int = 1000, workers: int = 1,
+                  num_checkpoints: int = 30, population: int = 1000, spacing: str = "even", workers: int = 1,
                   progress: bool = False) -> list[Outcome]:
     """Outcomes of ``methods`` on every (family, strategy, seed); ``families`` None: the core families
-    (:data:`~ttc_fast.decision_bench.families.CORE_FAMILIES`, the stress families left out)."""
+    (:data:`~ttc_fast.decision_bench.families.CORE_FAMILIES`, the stress families left out); sizes and
+    ``spacing`` (of the checkpoints) as in :func:`~ttc_fast.decision_bench.families.make_run`."""
     settings = settings or Settings()
     fams = list(CORE_FAMILIES if families is None else families)
     strats = list(STRATEGIES if strategies is None else strategies)
@@ -267,8 +269,10 @@ def run_synthetic(families: Iterable[str] | None = None, strategies: Iterable[st
         if s not in STRATEGIES:
             raise ValueError(f"unknown strategy {s!r}; accepted: {', '.join(STRATEGIES)}")
     _check_methods(methods)
+    if spacing not in SPACINGS:
+        raise ValueError(f"unknown spacing {spacing!r}; accepted: {', '.join(SPACINGS)}")
     sizes = dict(num_problems=num_problems, num_samples=num_samples, num_checkpoints=num_checkpoints,
-                 population=population)
+                 population=population, spacing=spacing)
     jobs = [(f, s, int(seed), sizes, tuple(methods), settings) for f in fams for s in strats for seed in seeds]
     return _map(_synthetic_job, jobs, workers, progress)
 
