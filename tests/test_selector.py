@@ -226,6 +226,18 @@ def test_deployed_k_qualified_at_every_evaluation_of_the_run():
     assert prob[1] >= 0.95 > prob[0]                    # pass@2 is at the stop's level now, pass@1 is not
     assert d.should_stop and d.k == 4 and h.qualified == (2, 4)
     assert "qualified at each of the last 3" in d.reason
+    # maj@K need not grow with K: maj@4 qualifies twice, then only maj@2 (at the stop's level). No K is confirmed
+    # by the run until maj@2 has qualified at the two evaluations before: the evidence keeps counting meanwhile
+    st = TTCEarlyStopping(BUDGET, strategy="maj", patience=3)
+    seq = [({"1": 0.4 * -math.expm1(-(i + 1) / 30 / 0.06), "2": 0.40, "4": 0.45}) for i in range(11)]
+    seq += [{"1": seq[-1]["1"], "2": 0.45, "4": 0.40}] * 3
+    for i, acc in enumerate(seq):
+        d = st.update(step=i + 1, train_flops=(i + 1) / 30 * BUDGET, accuracy={"maj": acc},
+                      accuracy_stderr={"maj": {"1": 0.01, "2": 0.01, "4": 0.01}})
+        if i in (11, 12):
+            assert d.qualifies and not d.should_stop and d.patience_count == i - 8
+            assert "qualified at each of the 2 evaluation(s) before" in d.reason
+    assert d.should_stop and d.k == 2 and d.patience_count == 5
 
 
 def test_a_perfect_ttc_accuracy_qualifies_against_a_vague_projection():
