@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ttc_fast.cli import main
-from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, Settings, load_real_curves, make_run,
-                                     run_synthetic, summarise)
+from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, Settings, load_curve_file,
+                                     load_real_curves, make_run, run_synthetic, summarise)
 from ttc_fast.decision_bench.families import problem_probs, true_metric
 from ttc_fast.decision_bench.harness import oracle_stop
 
@@ -109,6 +109,70 @@ def test_real_curves_load_in_order():
         load_real_curves(("nope",))
 
 
+def _write_csv(path, header, rows):
+    import csv
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_curve_file_reads_the_bundled_curves_as_their_own_loaders_do(tmp_path):
+    # the generic long-format reader against the source-specific loaders, on the same rows: BigScience's
+    # single-sample accuracies (stderr given) and the RL run's pass@1 / pass@8 (metric "pass@K", binomial stderr)
+    import csv
+    from ttc_fast.decision_bench.real import DATA_DIR
+    rows = list(csv.DictReader(open(f"{DATA_DIR}/bigscience_1b3.csv")))
+    acc = [[r["model"], r["task"], r["metric"], r["tokens"], r["value"], r["stderr"]] for r in rows
+           if r["metric"] == "acc"]
+    got = load_curve_file(_write_csv(tmp_path / "bs.csv", ["model", "task", "metric", "tokens", "value", "stderr"],
+                                     acc))
+    want = [c for c in load_real_curves(["bigscience"]) if c.name.endswith("/acc")]
+    assert len(got) == len(want) > 50
+    for a, b in zip(sorted(got, key=lambda c: c.name), sorted(want, key=lambda c: c.name)):
+        assert a.name == b.name and a.source == "bs" and a.ks == b.ks == [1] and a.stderr_from_source
+        np.testing.assert_allclose(a.xs, b.xs, rtol=1e-12)
+        np.testing.assert_array_equal(a.table[1], b.table[1])
+        np.testing.assert_array_equal(a.stderr[1], b.stderr[1])
+    rows = [r for r in csv.DictReader(open(f"{DATA_DIR}/rlexcursions_rl_training.csv")) if r["samples_seen"]]
+    rl = [[r["train_split"], r["n_rollouts"], r["metric"], r["samples_seen"], r["value"], 1319] for r in rows]
+    got = load_curve_file(_write_csv(tmp_path / "rl.csv", ["train_split", "n_rollouts", "metric", "samples_seen",
+                                                           "value", "n"], rl))
+    want = load_real_curves(["rlx"])
+    assert len(got) == len(want) == 4
+    for a, b in zip(sorted(got, key=lambda c: c.name), sorted(want, key=lambda c: c.name)):
+        assert a.ks == b.ks == [1, 8] and not a.stderr_from_source
+        np.testing.assert_allclose(a.xs, b.xs, rtol=1e-12)
+        for k in a.ks:
+            np.testing.assert_array_equal(a.table[k], b.table[k])
+            np.testing.assert_allclose(a.stderr[k], b.stderr[k], rtol=1e-12)
+
+
+def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
+    good = [["r", i, 0.1 + 0.01 * i, 0.01] for i in range(1, 7)]
+    head = ["curve", "tokens", "value", "stderr"]
+    cases = [
+        (["curve", "value"], [["r", 0.5]], "compute column"),
+        (head, good[:5] + [["r", 6, 1.5, 0.01]], r"line 7: value must be an accuracy in \[0, 1\]"),
+        (head, good[:5] + [["r", 0, 0.5, 0.01]], "line 7: tokens must be > 0"),
+        (head, good + [["r", 6, 0.5, 0.01]], "two values for K = 1"),
+        (["curve", "tokens", "value"], good, "line 2: needs a stderr, or n"),
+        (head + ["k"], [r + [8] for r in good], "no K = 1"),
+        (head, good[:4], "has 4 checkpoint"),
+        (head, good[:5] + [["r", "six", 0.5, 0.01]], "line 7: not a number"),
+    ]
+    for i, (h, rows, msg) in enumerate(cases):
+        with pytest.raises(ValueError, match=msg):
+            load_curve_file(_write_csv(tmp_path / f"c{i}.csv", h, rows))
+    # K from the k column, checkpoints where every K has a value, the compute normalised by the last
+    rows = [["r", 2 * i, 0.05 * i, 0.01, 1] for i in range(1, 8)] + [["r", 2 * i, 0.1 * i, 0.01, 4] for i in range(2, 8)]
+    (c,) = load_curve_file(_write_csv(tmp_path / "k.csv", head + ["k"], rows))
+    assert c.ks == [1, 4] and c.name == "r" and c.source == "k"
+    np.testing.assert_allclose(c.xs, np.arange(2, 8) / 7)
+    np.testing.assert_allclose(c.table[4], 0.1 * np.arange(2, 8))
+
+
 def test_exact_method_decision_quality_ci_suite():
     # 4 families x 3 strategies x 3 seeds, 100 problems x 16 samples, 20 checkpoints: no more than 2 false
     # stops of 36 (the full suite's rates, <= 5% per family, are in BENCHMARKS.md), and at least half of the
@@ -138,6 +202,14 @@ def test_cli_bench_decision(capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["bench-decision", "--spacing", "sqrt"])
     assert main(["bench-decision", "--families", "nope", "--real", "none"]) == 2
+    mine = _write_csv(tmp_path / "mine.csv", ["run", "task", "step", "k", "value", "n"],
+                      [["a", "gsm", 100 * i, k, min(1.0, 0.04 * i * (1 + (k > 1))), 500] for i in range(1, 13)
+                       for k in (1, 8)])
+    rc = main(["bench-decision", "--families", "none", "--real", "none", "--curves", str(mine), "--methods",
+               "exact,oracle", "--calibration", "--no-progress"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "| real | mine | exact | 1 |" in text and "| mine | 1 |" in text
+    assert main(["bench-decision", "--families", "none", "--real", "none", "--calibration"]) == 2
     assert set(FAMILIES) >= {"saturating", "jump"}
 
 

@@ -886,6 +886,10 @@ def _add_bench_decision_parser(sub) -> None:
     p.add_argument("--population", type=int, default=1000, help="problems the truth is computed on (default 1000)")
     p.add_argument("--real", default="all", help="comma-separated real-curve sources (bigscience, tucano, "
                    "tinyllama, rlx; default all; 'none' for none)")
+    p.add_argument("--curves", action="append", default=[], metavar="CSV",
+                   help="also replay your own learning curves from this long-format CSV (repeatable; columns: "
+                   "value, one of flops/tokens/samples_seen/step, and optional k, stderr or n, source, curve; "
+                   "docs/selector.md has the format)")
     p.add_argument("--methods", default="exact,sigmoid,naive,known_target,oracle",
                    help="comma-separated methods (default: all five)")
     p.add_argument("--patience", type=int, default=3, help="the rules' patience (default 3)")
@@ -905,7 +909,8 @@ def _add_bench_decision_parser(sub) -> None:
 
 def _cmd_bench_decision(args: argparse.Namespace) -> int:
     from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, Settings, format_calibration,
-                                         format_table, projection_calibration, run_real, run_synthetic, summarise)
+                                         format_table, load_curve_file, load_real_curves, projection_calibration,
+                                         run_real, run_synthetic, summarise)
     for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
@@ -924,16 +929,21 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
                                   spacing=args.spacing,
                                   workers=args.workers, progress=args.progress)
     sources = None if args.real == "all" else [] if args.real == "none" else _names(args.real)
-    if sources != []:
-        outcomes += run_real(sources, methods, settings, workers=args.workers, progress=args.progress)
+    curves = (load_real_curves(sources) if sources != [] else []) + [c for p in args.curves
+                                                                     for c in load_curve_file(p)]
+    if curves:
+        outcomes += run_real(methods=methods, settings=settings, workers=args.workers, progress=args.progress,
+                             curves=curves)
     if not outcomes:
-        raise ValueError("nothing to run: --families none and --real none")
+        raise ValueError("nothing to run: --families none, --real none and no --curves")
     print(format_table(summarise(outcomes)))
     print()
     print(format_table(summarise(outcomes, by="suite")))
     if args.calibration:
         print()
-        print(format_calibration(projection_calibration(sources)))
+        if not curves:
+            raise ValueError("--calibration needs real curves: --real none and no --curves")
+        print(format_calibration(projection_calibration(curves=curves)))
     if args.json:
         from ttc_fast.evallog import write_log
         write_log(args.json, [o.to_dict() for o in outcomes])

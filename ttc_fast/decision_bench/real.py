@@ -17,12 +17,13 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RealCurve", "load_real_curves", "SOURCES", "TASK_SIZES"]
+__all__ = ["RealCurve", "load_real_curves", "load_curve_file", "SOURCES", "TASK_SIZES", "CURVE_FILE_COLUMNS"]
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "curves")
 SOURCES = ("bigscience", "tucano", "tinyllama", "rlx")
@@ -140,6 +141,98 @@ def load_real_curves(sources: tuple[str, ...] | list[str] | None = None, *, min_
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         out.extend(_rl_pairs(rows, min_points) if src == "rlx" else _single_sample(src, rows, min_points))
+    return out
+
+
+# ---- your own curves: one long CSV, one row per (curve, checkpoint, K) -------------------------------------------
+_VALUE_COLS = ("value", "accuracy")
+_COMPUTE_COLS = ("flops", "tokens", "samples_seen", "step")   # the first present is the compute axis
+CURVE_FILE_COLUMNS = {
+    "value": "accuracy in [0, 1] (or the column 'accuracy')",
+    "flops | tokens | samples_seen | step": "training compute of the checkpoint (the first of these present is "
+                                           "used; normalised by the curve's last checkpoint)",
+    "k": "samples per query of the value (optional: else the K of a metric named like 'pass@8', else 1)",
+    "stderr": "standard error of the value (optional when 'n' is given)",
+    "n": "evaluation problems, for a binomial stderr where 'stderr' is empty",
+    "source": "group name in the tables (optional: else the file's name)",
+    "curve": "curve id (optional: else every other column joined, a metric's '@K' left out)",
+}
+_KNOWN = {"value", "accuracy", "flops", "tokens", "samples_seen", "step", "k", "stderr", "n", "source", "curve"}
+_AT_K = re.compile(r"^(.*)@(\d+)$")
+
+
+def load_curve_file(path: str | os.PathLike, *, min_points: int = 6) -> list[RealCurve]:
+    """Learning curves of your own runs from one long-format CSV (columns: :data:`CURVE_FILE_COLUMNS`), to replay
+    in the benchmark (``ttc-fast bench-decision --curves PATH``) exactly as the bundled real curves are.
+
+    A curve's checkpoints are the compute values at which every one of its K's has a value, in compute order; it
+    needs K = 1 (the truth is its single-sample value at the last checkpoint). Raises ValueError naming the file,
+    the row and the column for a missing column, a value outside [0, 1], non-positive compute, a duplicated
+    (curve, checkpoint, K), a row without stderr or n, or a curve with fewer than ``min_points`` checkpoints or
+    without K = 1.
+    """
+    path = os.fspath(path)
+    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
+        raise ValueError(f"min_points must be an int >= 3, got {min_points!r}")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        cols = [c.strip() for c in (reader.fieldnames or [])]
+        rows = [{k.strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+    value = next((c for c in _VALUE_COLS if c in cols), None)
+    compute = next((c for c in _COMPUTE_COLS if c in cols), None)
+    if value is None or compute is None:
+        raise ValueError(f"{path}: needs a value column ({' or '.join(_VALUE_COLS)}) and a compute column (one of "
+                         f"{', '.join(_COMPUTE_COLS)}); has {cols}")
+    ident = [c for c in cols if c not in _KNOWN]
+    stem = os.path.splitext(os.path.basename(path))[0]
+    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, bool]]]] = defaultdict(lambda: defaultdict(dict))
+    for line, r in enumerate(rows, start=2):
+        where = f"{path}, line {line}"
+        parts = {c: r.get(c, "") for c in ident}
+        k_text = r.get("k", "")
+        m = _AT_K.match(parts.get("metric", ""))
+        if m:
+            parts["metric"] = m.group(1)
+        try:
+            k = int(k_text) if k_text else int(m.group(2)) if m else 1
+            v, c = float(r[value]), float(r[compute])
+            se = float(r["stderr"]) if r.get("stderr") else math.nan
+            n = float(r["n"]) if r.get("n") else math.nan
+        except ValueError as e:
+            raise ValueError(f"{where}: not a number ({e})") from None
+        if k < 1:
+            raise ValueError(f"{where}: k must be >= 1, got {k}")
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise ValueError(f"{where}: {value} must be an accuracy in [0, 1], got {r[value]!r}")
+        if not (math.isfinite(c) and c > 0):
+            raise ValueError(f"{where}: {compute} must be > 0, got {r[compute]!r}")
+        given = math.isfinite(se)
+        if not given:
+            if not (math.isfinite(n) and n >= 1):
+                raise ValueError(f"{where}: needs a stderr, or n (evaluation problems, >= 1) for a binomial one")
+            se = float(_binomial_se(np.array([v]), int(n))[0])
+        elif se < 0:
+            raise ValueError(f"{where}: stderr must be >= 0, got {se}")
+        name = r.get("curve") or "/".join(parts[c] for c in ident if parts[c]) or stem
+        key = (r.get("source") or stem, name)
+        if c in per[key][k]:
+            raise ValueError(f"{where}: curve {name!r} has two values for K = {k} at {compute} = {r[compute]}")
+        per[key][k][c] = (v, se, given)
+    out = []
+    for (source, name), by_k in per.items():
+        if 1 not in by_k:
+            raise ValueError(f"{path}: curve {name!r} has no K = 1 (single-sample) values; has K = {sorted(by_k)}")
+        xs = sorted(set.intersection(*(set(v) for v in by_k.values())))
+        if len(xs) < min_points:
+            raise ValueError(f"{path}: curve {name!r} has {len(xs)} checkpoint(s) with every K "
+                             f"{sorted(by_k)}, need >= {min_points} (min_points)")
+        x = np.array(xs)
+        table = {k: np.array([by_k[k][c][0] for c in xs]) for k in sorted(by_k)}
+        se = {k: np.array([by_k[k][c][1] for c in xs]) for k in sorted(by_k)}
+        steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
+                 else np.arange(1, len(xs) + 1, dtype=np.int64))
+        given = all(by_k[k][c][2] for k in by_k for c in xs)
+        out.append(RealCurve(source, name, x / x[-1], steps, table, se, given))
     return out
 
 
