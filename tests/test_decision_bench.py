@@ -154,6 +154,7 @@ def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
     head = ["curve", "tokens", "value", "stderr"]
     cases = [
         (["curve", "value"], [["r", 0.5]], "compute column"),
+        (head, [], "no rows"),
         (head, good[:5] + [["r", 6, 1.5, 0.01]], r"line 7: value must be an accuracy in \[0, 1\]"),
         (head, good[:5] + [["r", 0, 0.5, 0.01]], "line 7: tokens must be > 0"),
         (head, good + [["r", 6, 0.5, 0.01]], "two values for K = 1"),
@@ -166,7 +167,8 @@ def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
         with pytest.raises(ValueError, match=msg):
             load_curve_file(_write_csv(tmp_path / f"c{i}.csv", h, rows))
     # K from the k column, checkpoints where every K has a value, the compute normalised by the last
-    rows = [["r", 2 * i, 0.05 * i, 0.01, 1] for i in range(1, 8)] + [["r", 2 * i, 0.1 * i, 0.01, 4] for i in range(2, 8)]
+    rows = ([["r", 2 * i, 0.05 * i, 0.01, 1] for i in range(1, 8)]
+            + [["r", 2 * i, 0.1 * i, 0.01, 4] for i in range(2, 8)])
     (c,) = load_curve_file(_write_csv(tmp_path / "k.csv", head + ["k"], rows))
     assert c.ks == [1, 4] and c.name == "r" and c.source == "k"
     np.testing.assert_allclose(c.xs, np.arange(2, 8) / 7)

@@ -736,7 +736,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                      "-", "-"])
     print(format_table(["rule", "stop step", "K*", "test acc", "vs final (pts)", "verdict", "FLOPs saved",
                         "net", "break-even queries"], rows))
-    print(f"report: {os.path.join(args.out, 'REPORT.md')}  (wall time {s['wall_time_s']:.0f} s)")
+    nu = s["numerics"]
+    print(f"report: {os.path.join(args.out, 'REPORT.md')}  (wall time {s['wall_time_s']:.0f} s; final weights "
+          f"sha256 {nu['weights_sha256']}, MKL_CBWR={nu['MKL_CBWR']}, ATen {nu['cpu_capability']})")
     return 0
 
 

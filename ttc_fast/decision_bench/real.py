@@ -178,6 +178,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6) -> list[Rea
         reader = csv.DictReader(f)
         cols = [c.strip() for c in (reader.fieldnames or [])]
         rows = [{k.strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+    if not rows:
+        raise ValueError(f"{path}: no rows (a header and one row per curve, checkpoint and K)")
     value = next((c for c in _VALUE_COLS if c in cols), None)
     compute = next((c for c in _COMPUTE_COLS if c in cols), None)
     if value is None or compute is None:
@@ -185,7 +187,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6) -> list[Rea
                          f"{', '.join(_COMPUTE_COLS)}); has {cols}")
     ident = [c for c in cols if c not in _KNOWN]
     stem = os.path.splitext(os.path.basename(path))[0]
-    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, bool]]]] = defaultdict(lambda: defaultdict(dict))
+    # (source, curve) -> K -> compute -> (value, stderr, stderr given)
+    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, bool]]]] = \
+        defaultdict(lambda: defaultdict(dict))
     for line, r in enumerate(rows, start=2):
         where = f"{path}, line {line}"
         parts = {c: r.get(c, "") for c in ident}

@@ -225,7 +225,15 @@ def _summarise(cfg, task, checkpoints, rules, test, budget, eval_per_update, spe
     fin = test[final.step]["maj"]  # maj@1 == pass@1 == single-sample accuracy
     final_pp = fin.per_problem[:, 0]
     final_acc1, final_se = float(final_pp.mean()), float(final_pp.std(ddof=1) / math.sqrt(final_pp.size))
-    out: dict[str, Any] = {
+    import hashlib
+
+    import torch
+    with open(os.path.join(final.path, "model.safetensors"), "rb") as fh:
+        weights = hashlib.sha256(fh.read()).hexdigest()[:12]
+    # what the checkpoints depend on: two machines with the same fingerprint trained the same weights, bit for bit
+    numerics = {"weights_sha256": weights, "MKL_CBWR": os.environ.get("MKL_CBWR", ""),
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__}
+    out: dict[str, Any] = {"numerics": numerics,
         "config": asdict(cfg), "budget_flops": budget, "num_checkpoints": len(checkpoints),
         "model_params": spec.num_params(), "prompt_len": prompt_len, "gen_len": gen_len,
         "final": {"step": final.step, "train_flops": final.train_flops, "test_acc1": final_acc1,
@@ -329,7 +337,10 @@ def _write_report(out: str, cfg: DemoConfig, s: dict[str, Any], rules, test, che
          f"{s['num_checkpoints']} checkpoints. Selectors fed online with {cfg.num_val} validation problems x "
          f"n = {cfg.n} samples per checkpoint (strategy {cfg.strategy}@K, patience {cfg.patience}, "
          f"confidence {cfg.confidence}); judged on {cfg.num_test} held-out test problems x n = {cfg.n_test}. "
-         f"Temperature {cfg.temperature}. Wall time {s['wall_time_s']:.0f} s.", "",
+         f"Temperature {cfg.temperature}. Wall time {s['wall_time_s']:.0f} s. Final weights sha256 "
+         f"`{s['numerics']['weights_sha256']}` (MKL_CBWR={s['numerics']['MKL_CBWR']}, ATen "
+         f"{s['numerics']['cpu_capability']}, torch {s['numerics']['torch']}): the same on another machine means "
+         f"the same checkpoints, bit for bit.", "",
          f"**Final checkpoint** (step {f['step']}): single-sample test accuracy "
          f"**{_fmt_pct(f['test_acc1'], f['test_acc1_stderr'])}**; "
          + ", ".join(f"maj@{k} {_fmt_pct(v)}" for k, v in f["test_maj"].items()) + ".", "",
