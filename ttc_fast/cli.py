@@ -876,8 +876,9 @@ def _add_bench_decision_parser(sub) -> None:
                     "exact truth and on real published learning curves, and prints per family / source the "
                     "false-stop rate, the mean training-FLOPs saving and the share of the oracle's saving.")
     p.add_argument("--families", default="core", help="comma-separated synthetic families, or 'core' (the "
-                   "default: the eight of the benchmark), 'stress' (two_stage, accelerating, cooldown: rises no "
-                   "curve foretells), 'all', 'none'")
+                   "default: the eight of the benchmark), 'stress' (two_stage, accelerating, cooldown, lr_steps: "
+                   "rises no curve foretells), 'heldout' (slow_power, log_linear, finetune, mc_learned: written "
+                   "after the rule was fixed), 'all', 'none'")
     p.add_argument("--strategies", default="maj,pass,bok", help="comma-separated strategies (default maj,pass,bok)")
     p.add_argument("--seeds", type=int, default=10, help="seeds per (family, strategy) (default 10)")
     p.add_argument("--problems", type=int, default=200, help="evaluation problems per run (default 200)")
@@ -910,9 +911,9 @@ def _add_bench_decision_parser(sub) -> None:
 
 
 def _cmd_bench_decision(args: argparse.Namespace) -> int:
-    from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, Settings, format_calibration,
-                                         format_table, load_curve_file, load_real_curves, projection_calibration,
-                                         run_real, run_synthetic, summarise)
+    from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES, Settings,
+                                         format_calibration, format_table, load_curve_file, load_real_curves,
+                                         projection_calibration, run_real, run_synthetic, summarise)
     for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
@@ -921,7 +922,8 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
     settings = Settings(patience=args.patience, confidence=args.confidence, tolerance=args.tolerance,
                         min_delta=args.min_delta)
     methods = _names(args.methods)
-    groups = {"core": list(CORE_FAMILIES), "stress": list(STRESS_FAMILIES), "all": list(FAMILIES), "none": []}
+    groups = {"core": list(CORE_FAMILIES), "stress": list(STRESS_FAMILIES), "heldout": list(HELDOUT_FAMILIES),
+              "all": list(FAMILIES), "none": []}
     families = groups[args.families] if args.families in groups else _names(args.families)
     outcomes = []
     if families:

@@ -6,11 +6,12 @@ accuracy tables;
 :mod:`~ttc_fast.decision_bench.harness`: every stop rule on every run, judged against the truth and against the
 best stop in hindsight, and the projection's calibration on the real curves.
 """
-from ttc_fast.decision_bench.families import CORE_FAMILIES, FAMILIES, STRESS_FAMILIES, make_run
+from ttc_fast.decision_bench.families import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES,
+                                              make_run)
 from ttc_fast.decision_bench.harness import (METHODS, Settings, format_calibration, format_table,
                                              projection_calibration, run_real, run_synthetic, summarise)
 from ttc_fast.decision_bench.real import SOURCES, load_curve_file, load_real_curves
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "SOURCES", "METHODS", "Settings", "make_run",
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "SOURCES", "METHODS", "Settings", "make_run",
            "load_real_curves", "load_curve_file", "run_synthetic", "run_real", "summarise", "format_table", "projection_calibration",
            "format_calibration"]

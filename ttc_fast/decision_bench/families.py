@@ -27,6 +27,18 @@ they show where a stop rule that trusts the curve so far fails, and by how much)
 ``accelerating``          ``a = a0 + D·x^g``, g in [1.5, 3]: most of the rise still to come
 ``cooldown``              a slow power law, then an extra gain over the last 10-20% of the budget (the
                           learning-rate decay of a warmup-stable-decay schedule)
+``lr_steps``              a power law with two step decays of the learning rate (at x in [0.3, 0.5] and
+                          [0.6, 0.8]), each a sudden gain
+========================  ================================================================================
+
+Held-out families (:data:`HELDOUT_FAMILIES`, not in the default set: written after the rule and its constants
+were fixed, and never used to set them, so they measure how the rule does on curves it was not developed on):
+
+========================  ================================================================================
+``slow_power``            ``a = a0 + D·x^g``, g in [0.1, 0.3]: slow, log-like growth (a hard task in pretraining)
+``log_linear``            ability linear in log compute (a scaling-law curve), never saturating
+``finetune``              saturates within the first 0.5-3% of the budget, then flat (fine-tuning)
+``mc_learned``            a 4-way multiple-choice task that is learned (chance floor 0.25, saturating)
 ========================  ================================================================================
 
 On top of the curve every checkpoint's ability jitters (``N(0, jitter)``, jitter up to 0.08): real checkpoints
@@ -51,7 +63,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "STRATEGIES", "SPACINGS", "checkpoint_schedule",
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "STRATEGIES", "SPACINGS", "checkpoint_schedule",
            "SyntheticRun", "make_run", "true_metric", "problem_probs"]
 
 STRATEGIES = ("maj", "pass", "bok")
@@ -116,17 +128,43 @@ def _cooldown(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: a0 + d * x ** g + gain * np.clip((x - xc) / (1.0 - xc), 0.0, 1.0)
 
 
+def _lr_steps(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d, g = rng.uniform(-3.0, -1.5), rng.uniform(1.5, 3.0), rng.uniform(0.3, 0.6)
+    x1, x2, gain = rng.uniform(0.3, 0.5), rng.uniform(0.6, 0.8), rng.uniform(0.2, 0.4)
+    return lambda x: a0 + d * x ** g + gain * ((x > x1).astype(float) + (x > x2))
+
+
+def _slow_power(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d, g = rng.uniform(-3.0, -1.5), rng.uniform(1.5, 3.0), rng.uniform(0.1, 0.3)
+    return lambda x: a0 + d * x ** g
+
+
+def _log_linear(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d = rng.uniform(-1.5, 0.0), rng.uniform(0.4, 0.8)
+    return lambda x: a0 + d * np.log(x)
+
+
+def _finetune(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d, tau = rng.uniform(-2.5, -1.0), rng.uniform(2.0, 4.0), rng.uniform(0.005, 0.03)
+    return lambda x: a0 + d * -np.expm1(-x / tau)
+
+
+def _mc_learned(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    a0, d, tau = rng.uniform(-3.0, -1.0), rng.uniform(2.5, 4.5), rng.uniform(0.05, 0.3)
+    return lambda x: a0 + d * -np.expm1(-x / tau)
+
+
 @dataclass(frozen=True)
 class Family:
     """``curve(rng) -> a(x)``; ``floor``: chance level (multiple choice); ``eval_problems``: (lo, hi) or None
-    (the benchmark's size); ``stress``: a stress family, left out of the default set."""
+    (the benchmark's size); ``group``: "core" (the default set), "stress" or "heldout"."""
 
     name: str
     curve: Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]
     floor: float = 0.0
     eval_problems: tuple[int, int] | None = None
     description: str = ""
-    stress: bool = False
+    group: str = "core"
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
@@ -138,14 +176,26 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("peak_decline", _peak_decline, description="saturating, then declining after a peak at [0.3, 0.6]"),
     Family("near_chance", _near_chance, floor=0.25, description="4-way multiple choice, never learned"),
     Family("small_eval", _saturating, eval_problems=(30, 60), description="saturating, 30-60 eval problems"),
-    Family("two_stage", _two_stage, description="saturates, then a second rise at x in [0.4, 0.8]", stress=True),
+    Family("two_stage", _two_stage, description="saturates, then a second rise at x in [0.4, 0.8]",
+           group="stress"),
     Family("accelerating", _accelerating, description="a0 + D x^g, g in [1.5, 3]: most of the rise to come",
-           stress=True),
+           group="stress"),
     Family("cooldown", _cooldown, description="slow power law, then a gain over the last 10-20% (LR decay)",
-           stress=True),
+           group="stress"),
+    Family("lr_steps", _lr_steps, description="power law with two step decays of the LR, each a sudden gain",
+           group="stress"),
+    Family("slow_power", _slow_power, description="a0 + D x^g, g in [0.1, 0.3]: slow, log-like growth",
+           group="heldout"),
+    Family("log_linear", _log_linear, description="ability linear in log compute, never saturating",
+           group="heldout"),
+    Family("finetune", _finetune, description="saturates within 0.5-3% of the budget (fine-tuning)",
+           group="heldout"),
+    Family("mc_learned", _mc_learned, floor=0.25, description="4-way multiple choice that is learned",
+           group="heldout"),
 )}
-STRESS_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.stress)
-CORE_FAMILIES = tuple(name for name, f in FAMILIES.items() if not f.stress)   # the default set
+CORE_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.group == "core")   # the default set
+STRESS_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.group == "stress")
+HELDOUT_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.group == "heldout")
 
 
 # ---- problems and their answer distributions -------------------------------------------------------------

@@ -257,7 +257,7 @@ def run_synthetic(families: Iterable[str] | None = None, strategies: Iterable[st
                   num_checkpoints: int = 30, population: int = 1000, spacing: str = "even", workers: int = 1,
                   progress: bool = False) -> list[Outcome]:
     """Outcomes of ``methods`` on every (family, strategy, seed); ``families`` None: the core families
-    (:data:`~ttc_fast.decision_bench.families.CORE_FAMILIES`, the stress families left out); sizes and
+    (:data:`~ttc_fast.decision_bench.families.CORE_FAMILIES`, the stress and held-out families left out); sizes and
     ``spacing`` (of the checkpoints) as in :func:`~ttc_fast.decision_bench.families.make_run`."""
     settings = settings or Settings()
     fams = list(CORE_FAMILIES if families is None else families)
