@@ -12,6 +12,6 @@ from ttc_fast.decision_bench.harness import (METHODS, Settings, format_calibrati
                                              projection_calibration, run_real, run_synthetic, summarise)
 from ttc_fast.decision_bench.real import SOURCES, load_curve_file, load_real_curves
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "SOURCES", "METHODS", "Settings", "make_run",
-           "load_real_curves", "load_curve_file", "run_synthetic", "run_real", "summarise", "format_table", "projection_calibration",
-           "format_calibration"]
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "SOURCES", "METHODS", "Settings",
+           "make_run", "load_real_curves", "load_curve_file", "run_synthetic", "run_real", "summarise",
+           "format_table", "projection_calibration", "format_calibration"]

@@ -35,7 +35,7 @@ Held-out families (:data:`HELDOUT_FAMILIES`, not in the default set: written aft
 were fixed, and never used to set them, so they measure how the rule does on curves it was not developed on):
 
 ========================  ================================================================================
-``slow_power``            ``a = a0 + D·x^g``, g in [0.1, 0.3]: slow, log-like growth (a hard task in pretraining)
+``slow_power``            ``a = a0 + D·x^g``, g in [0.1, 0.3]: slow, log-like growth (a hard task)
 ``log_linear``            ability linear in log compute (a scaling-law curve), never saturating
 ``finetune``              saturates within the first 0.5-3% of the budget, then flat (fine-tuning)
 ``mc_learned``            a 4-way multiple-choice task that is learned (chance floor 0.25, saturating)
@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "STRATEGIES", "SPACINGS", "checkpoint_schedule",
-           "SyntheticRun", "make_run", "true_metric", "problem_probs"]
+__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "STRATEGIES", "SPACINGS",
+           "checkpoint_schedule", "SyntheticRun", "make_run", "true_metric", "problem_probs"]
 
 STRATEGIES = ("maj", "pass", "bok")
 SPACINGS = ("even", "log")

@@ -17,6 +17,7 @@ FLOPs: ``ttc_fast.training_flops`` / ``inference_flops``, Kaplan convention, one
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -225,16 +226,14 @@ def _summarise(cfg, task, checkpoints, rules, test, budget, eval_per_update, spe
     fin = test[final.step]["maj"]  # maj@1 == pass@1 == single-sample accuracy
     final_pp = fin.per_problem[:, 0]
     final_acc1, final_se = float(final_pp.mean()), float(final_pp.std(ddof=1) / math.sqrt(final_pp.size))
-    import hashlib
-
     import torch
     with open(os.path.join(final.path, "model.safetensors"), "rb") as fh:
         weights = hashlib.sha256(fh.read()).hexdigest()[:12]
-    # what the checkpoints depend on: two machines with the same fingerprint trained the same weights, bit for bit
+    # the numerics fingerprint: two machines with the same one trained the same weights, bit for bit
     numerics = {"weights_sha256": weights, "MKL_CBWR": os.environ.get("MKL_CBWR", ""),
                 "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__}
-    out: dict[str, Any] = {"numerics": numerics,
-        "config": asdict(cfg), "budget_flops": budget, "num_checkpoints": len(checkpoints),
+    out: dict[str, Any] = {
+        "numerics": numerics, "config": asdict(cfg), "budget_flops": budget, "num_checkpoints": len(checkpoints),
         "model_params": spec.num_params(), "prompt_len": prompt_len, "gen_len": gen_len,
         "final": {"step": final.step, "train_flops": final.train_flops, "test_acc1": final_acc1,
                   "test_acc1_stderr": final_se,
