@@ -123,7 +123,8 @@ def test_curve_file_reads_the_bundled_curves_as_their_own_loaders_do(tmp_path):
     # single-sample accuracies (stderr given) and the RL run's pass@1 / pass@8 (metric "pass@K", binomial stderr)
     import csv
     from ttc_fast.decision_bench.real import DATA_DIR
-    rows = list(csv.DictReader(open(f"{DATA_DIR}/bigscience_1b3.csv")))
+    with open(f"{DATA_DIR}/bigscience_1b3.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     acc = [[r["model"], r["task"], r["metric"], r["tokens"], r["value"], r["stderr"]] for r in rows
            if r["metric"] == "acc"]
     got = load_curve_file(_write_csv(tmp_path / "bs.csv", ["model", "task", "metric", "tokens", "value", "stderr"],
@@ -135,7 +136,8 @@ def test_curve_file_reads_the_bundled_curves_as_their_own_loaders_do(tmp_path):
         np.testing.assert_allclose(a.xs, b.xs, rtol=1e-12)
         np.testing.assert_array_equal(a.table[1], b.table[1])
         np.testing.assert_array_equal(a.stderr[1], b.stderr[1])
-    rows = [r for r in csv.DictReader(open(f"{DATA_DIR}/rlexcursions_rl_training.csv")) if r["samples_seen"]]
+    with open(f"{DATA_DIR}/rlexcursions_rl_training.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["samples_seen"]]
     rl = [[r["train_split"], r["n_rollouts"], r["metric"], r["samples_seen"], r["value"], 1319] for r in rows]
     got = load_curve_file(_write_csv(tmp_path / "rl.csv", ["train_split", "n_rollouts", "metric", "samples_seen",
                                                            "value", "n"], rl))
