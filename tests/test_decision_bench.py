@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, 
                                      load_curve_file, load_real_curves, make_run, run_synthetic, summarise)
 from ttc_fast.decision_bench.families import problem_probs, true_metric
 from ttc_fast.decision_bench.harness import oracle_stop
+from ttc_fast.decision_bench.real import TASK_SIZES
 
 
 def _maj_brute(p, q, s, a, K):
@@ -159,10 +161,11 @@ def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
         (head, [], "no rows"),
         (head, good[:5] + [["r", 6, 1.5, 0.01]], r"line 7: value must be an accuracy in \[0, 1\]"),
         (head, good[:5] + [["r", 0, 0.5, 0.01]], "line 7: tokens must be > 0"),
-        (head, good + [["r", 6, 0.5, 0.01]], "two values for K = 1"),
+        (head, good + [["r", 6, 0.5, 0.01]], "line 8: curve 'r' has two values for K = 1 .* on line 7"),
         (["curve", "tokens", "value"], good, "line 2: needs a stderr, or n"),
-        (head + ["k"], [r + [8] for r in good], "no K = 1"),
-        (head, good[:4], "has 4 checkpoint"),
+        (head + ["k"], [r + [8] for r in good], "no curve left .*1 curves without K = 1"),
+        (head, good[:4], "no curve left .*1 curves with fewer than 6 checkpoints"),
+        (head + ["metric"], [r + ["ppl"] for r in good], "no curve left .*not an accuracy"),
         (head, good[:5] + [["r", "six", 0.5, 0.01]], "line 7: not a number"),
     ]
     for i, (h, rows, msg) in enumerate(cases):
@@ -175,6 +178,56 @@ def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
     assert c.ks == [1, 4] and c.name == "r" and c.source == "k"
     np.testing.assert_allclose(c.xs, np.arange(2, 8) / 7)
     np.testing.assert_allclose(c.table[4], 0.1 * np.arange(2, 8))
+
+
+def test_curve_file_skips_what_is_not_a_curve_and_says_so(tmp_path):
+    # a file as lm-eval exports come: several metrics, a perplexity, a re-evaluated checkpoint, a row without a
+    # value, a curve too short, stderr given, from n, from the task's size or from default_n
+    head = ["model", "task", "metric", "step", "tokens", "value", "stderr", "n"]
+    rows = [["m", "boolq", "acc", s, 100 * s, 0.5 + 0.01 * s, 0.02, ""] for s in range(1, 8)]
+    rows += [["m", "boolq", "acc", 3, 300, 0.53, 0.02, ""]]                         # repeated, same value
+    rows += [["m", "boolq", "ppl", s, 100 * s, 30.0 - s, "", ""] for s in range(1, 8)]  # not an accuracy
+    rows += [["m", "boolq", "f1", s, 100 * s, 0.2 + 0.1 * s, "", 400] for s in range(1, 8)]  # 0.2..0.9
+    rows += [["m", "boolq", "f1", 8, 800, "", "", 400]]                              # no value
+    rows += [["m", "boolq", "score", s, 100 * s, 0.5 * s, 0.01, ""] for s in range(1, 8)]   # > 1: other scale
+    rows += [["m", "boolq", "em", s, 100 * s, 0.3, "", ""] for s in range(1, 8)]      # boolq in TASK_SIZES
+    rows += [["m", "mystery", "acc", s, 100 * s, 0.3, "", ""] for s in range(1, 8)]   # default_n
+    rows += [["m", "short", "acc", s, 100 * s, 0.3, 0.01, ""] for s in range(1, 4)]
+    path = _write_csv(tmp_path / "mix.csv", head, rows)
+    with pytest.warns(UserWarning) as w:
+        got = {c.name: c for c in load_curve_file(path, default_n=250)}
+    msg = str(w[0].message)
+    for part in ("1 rows without a value", "1 repeated rows", "1 curves of a metric that is not an accuracy",
+                 "1 curves with values outside [0, 1]", "1 curves with fewer than 6 checkpoints"):
+        assert part in msg, (part, msg)
+    assert sorted(got) == ["m/boolq/acc", "m/boolq/em", "m/boolq/f1", "m/mystery/acc"]
+    acc = got["m/boolq/acc"]
+    np.testing.assert_allclose(acc.table[1], 0.5 + 0.01 * np.arange(1, 8))
+    np.testing.assert_array_equal(acc.steps, np.arange(1, 8))
+    assert acc.stderr_from_source and not got["m/boolq/f1"].stderr_from_source
+    for name, n in (("m/boolq/f1", 400), ("m/boolq/em", TASK_SIZES["boolq"]), ("m/mystery/acc", 250)):
+        p = got[name].table[1]
+        np.testing.assert_allclose(got[name].stderr[1], np.sqrt(p * (1 - p) / n), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"line \d+: needs a stderr.*default-n"):
+        load_curve_file(path)
+    # a metrics filter keeps only those; naming a metric of NON_ACCURACY_METRICS does not make its scale valid
+    assert [c.name for c in load_curve_file(path, metrics={"acc"}, default_n=250, warn=False)] == \
+        ["m/boolq/acc", "m/mystery/acc"]
+
+
+def test_curve_file_reads_the_published_files_as_they_are():
+    # the published files as they are (what `--curves` gets): the default metric screen keeps the same curves as
+    # the bundled loader's list of accuracy metrics
+    from ttc_fast.decision_bench.real import DATA_DIR
+    for name, src, n in (("tucano_evals.csv", "tucano", 48), ("tinyllama_evalmd.csv", "tinyllama", 11)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = load_curve_file(f"{DATA_DIR}/{name}", default_n=1000)
+        want = load_real_curves([src])
+        assert len(got) == len(want) == n
+        for a, b in zip(sorted(got, key=lambda c: c.table[1].tobytes()), sorted(want, key=lambda c: c.table[1].tobytes())):
+            np.testing.assert_array_equal(a.table[1], b.table[1])
+            np.testing.assert_array_equal(a.stderr[1], b.stderr[1])
 
 
 def test_exact_method_decision_quality_ci_suite():
@@ -224,6 +277,20 @@ def test_cli_bench_decision(capsys, tmp_path):
     text = capsys.readouterr().out
     assert rc == 0 and "| real | mine | exact | 1 |" in text and "| mine | 1 |" in text
     assert main(["bench-decision", "--families", "none", "--real", "none", "--calibration"]) == 2
+    # a published export as it is: its tasks without stderr or a known size need --default-n
+    from ttc_fast.decision_bench.real import DATA_DIR
+    bs = tmp_path / "bs_arc.csv"
+    with open(f"{DATA_DIR}/bigscience_1b3.csv") as f:
+        lines = f.readlines()
+    bs.write_text(lines[0] + "".join(x for x in lines[1:] if any(t in x for t in (",arc_easy,0,", ",mc_taco,0,", ",lambada,0,"))))
+    args = ["bench-decision", "--families", "none", "--real", "none", "--curves", str(bs), "--methods", "oracle",
+            "--no-progress"]
+    assert main(args) == 2 and "--default-n" in capsys.readouterr().err
+    rc = main(args + ["--default-n", "1000"])
+    got = capsys.readouterr()
+    assert rc == 0 and "| real | bs_arc | oracle | 25 |" in got.out
+    assert "skipped 5 curves of a metric that is not an accuracy" in got.err      # lambada's perplexity
+    assert main(args + ["--default-n", "0"]) == 2
     assert set(FAMILIES) >= {"saturating", "jump"}
 
 

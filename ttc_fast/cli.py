@@ -893,6 +893,8 @@ def _add_bench_decision_parser(sub) -> None:
                    help="also replay your own learning curves from this long-format CSV (repeatable; columns: "
                    "value, one of flops/tokens/samples_seen/step, and optional k, stderr or n, source, curve; "
                    "docs/selector.md has the format)")
+    p.add_argument("--default-n", type=int, default=None, metavar="N",
+                   help="--curves rows without stderr, n or a known task: binomial stderr at N problems")
     p.add_argument("--methods", default="exact,sigmoid,naive,known_target,oracle",
                    help="comma-separated methods (default: all five)")
     p.add_argument("--patience", type=int, default=3, help="the rules' patience (default 3)")
@@ -914,9 +916,9 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
     from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES, Settings,
                                          format_calibration, format_table, load_curve_file, load_real_curves,
                                          projection_calibration, run_real, run_synthetic, summarise)
-    for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers", "default_n"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if not -1.0 <= args.min_delta <= 1.0:
         raise ValueError(f"--min-delta must be in [-1, 1] (a fraction of accuracy), got {args.min_delta}")
     settings = Settings(patience=args.patience, confidence=args.confidence, tolerance=args.tolerance,
@@ -934,7 +936,7 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
                                   workers=args.workers, progress=args.progress)
     sources = None if args.real == "all" else [] if args.real == "none" else _names(args.real)
     curves = (load_real_curves(sources) if sources != [] else []) + [c for p in args.curves
-                                                                     for c in load_curve_file(p)]
+                                                                     for c in load_curve_file(p, default_n=args.default_n)]
     if curves:
         outcomes += run_real(methods=methods, settings=settings, workers=args.workers, progress=args.progress,
                              curves=curves)

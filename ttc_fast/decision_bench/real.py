@@ -18,12 +18,15 @@ import csv
 import math
 import os
 import re
+import warnings
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RealCurve", "load_real_curves", "load_curve_file", "SOURCES", "TASK_SIZES", "CURVE_FILE_COLUMNS"]
+__all__ = ["RealCurve", "load_real_curves", "load_curve_file", "SOURCES", "TASK_SIZES", "CURVE_FILE_COLUMNS",
+           "NON_ACCURACY_METRICS"]
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "curves")
 SOURCES = ("bigscience", "tucano", "tinyllama", "rlx")
@@ -76,32 +79,6 @@ def _binomial_se(values: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(np.maximum(v * (1.0 - v), 0.25 / n) / n)
 
 
-def _single_sample(source: str, rows: list[dict[str, str]], min_points: int) -> list[RealCurve]:
-    groups: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
-    for r in rows:
-        if r["metric"] in _METRICS or (r["metric"] == "pass@1" and source == "tinyllama"):
-            groups[(r["model"], r["task"], r["metric"])].append(r)
-    out = []
-    for (model, task, metric), rs in sorted(groups.items()):
-        rs = sorted(rs, key=lambda r: float(r["tokens"]))
-        tokens = np.array([float(r["tokens"]) for r in rs])
-        vals = np.array([float(r["value"]) for r in rs])
-        if len(rs) < min_points or not np.all(np.isfinite(vals)) or vals.min() < 0 or vals.max() > 1:
-            continue
-        if np.any(np.diff(tokens) <= 0):  # duplicated checkpoints: keep the first of each
-            keep = np.concatenate([[True], np.diff(tokens) > 0])
-            rs, tokens, vals = [r for r, k in zip(rs, keep) if k], tokens[keep], vals[keep]
-        have = all(r.get("stderr") not in (None, "") for r in rs)
-        if have:
-            se = np.array([float(r["stderr"]) for r in rs])
-        else:
-            se = _binomial_se(vals, TASK_SIZES.get(task, 1000))
-        out.append(RealCurve(source, f"{model}/{task}/{metric}", tokens / tokens[-1],
-                             np.array([int(float(r["step"])) for r in rs], dtype=np.int64),
-                             {1: vals}, {1: se}, have))
-    return out
-
-
 def _rl_pairs(rows: list[dict[str, str]], min_points: int) -> list[RealCurve]:
     """pass@1 joined with pass@8 on samples seen, per (training split, rollouts per prompt)."""
     by: dict[tuple[str, str], dict[int, dict[float, float]]] = defaultdict(lambda: defaultdict(dict))
@@ -138,9 +115,14 @@ def load_real_curves(sources: tuple[str, ...] | list[str] | None = None, *, min_
     out: list[RealCurve] = []
     for src in sources:
         path = os.path.join(root, _FILES[src])
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        out.extend(_rl_pairs(rows, min_points) if src == "rlx" else _single_sample(src, rows, min_points))
+        if src == "rlx":
+            with open(path, newline="", encoding="utf-8") as f:
+                out.extend(_rl_pairs(list(csv.DictReader(f)), min_points))
+            continue
+        curves = load_curve_file(path, min_points=min_points, source=src, key=("model", "task", "metric"),
+                                 metrics=_METRICS | ({"pass@1"} if src == "tinyllama" else set()),
+                                 default_n=1000, warn=False)
+        out.extend(sorted(curves, key=lambda c: c.name.split("/")))
     return out
 
 
@@ -152,28 +134,48 @@ CURVE_FILE_COLUMNS = {
     "flops | tokens | samples_seen | step": "training compute of the checkpoint (the first of these present is "
                                            "used; normalised by the curve's last checkpoint)",
     "k": "samples per query of the value (optional: else the K of a metric named like 'pass@8', else 1)",
-    "stderr": "standard error of the value (optional when 'n' is given)",
+    "stderr": "standard error of the value (optional: else the binomial one at 'n', or at the size of a "
+              "known 'task' (TASK_SIZES))",
     "n": "evaluation problems, for a binomial stderr where 'stderr' is empty",
     "source": "group name in the tables (optional: else the file's name)",
-    "curve": "curve id (optional: else every other column joined, a metric's '@K' left out)",
+    "curve": "curve id (optional: else every other column joined, a metric's '@K' left out; columns named "
+             "'source_*' are provenance, not identity)",
 }
 _KNOWN = {"value", "accuracy", "flops", "tokens", "samples_seen", "step", "k", "stderr", "n", "source", "curve"}
 _AT_K = re.compile(r"^(.*)@(\d+)$")
+# metrics that are not accuracies (a curve of one is skipped unless ``metrics`` names it)
+NON_ACCURACY_METRICS = frozenset({"ppl", "perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte",
+                                  "loss", "pearson", "spearman", "mcc", "bleu", "bleurt", "rouge", "chrf", "ter"})
 
 
-def load_curve_file(path: str | os.PathLike, *, min_points: int = 6) -> list[RealCurve]:
+def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Collection[str] | None = None,
+                    key: Sequence[str] | None = None, source: str | None = None, default_n: int | None = None,
+                    warn: bool = True) -> list[RealCurve]:
     """Learning curves of your own runs from one long-format CSV (columns: :data:`CURVE_FILE_COLUMNS`), to replay
-    in the benchmark (``ttc-fast bench-decision --curves PATH``) exactly as the bundled real curves are.
+    in the benchmark (``ttc-fast bench-decision --curves PATH``) exactly as the bundled real curves are; the
+    files of ``ttc_fast/data/curves`` (model, task, n_shot, step, tokens, metric, value, stderr) read as they are.
 
-    A curve's checkpoints are the compute values at which every one of its K's has a value, in compute order; it
-    needs K = 1 (the truth is its single-sample value at the last checkpoint). Raises ValueError naming the file,
-    the row and the column for a missing column, a value outside [0, 1], non-positive compute, a duplicated
-    (curve, checkpoint, K), a row without stderr or n, or a curve with fewer than ``min_points`` checkpoints or
-    without K = 1.
+    A curve is identified by the ``curve`` column, else by the ``key`` columns (default: every column that is
+    not a value, compute, K, stderr, n, source or ``source_*`` column). Its checkpoints are the compute values at
+    which every one of its K's has a value, in compute order; it needs K = 1 (the truth is its single-sample
+    value at the last checkpoint). Where a row gives no stderr, the binomial one at its ``n``, else at the size
+    of its ``task`` in :data:`TASK_SIZES`, else at ``default_n``.
+
+    Skipped, and listed in one warning (``warn``): rows with an empty value or compute; rows whose metric is not
+    in ``metrics`` (when given; a metric is matched as written, 'pass@8', or without its '@K', 'pass'); curves of
+    a metric in :data:`NON_ACCURACY_METRICS` (unless ``metrics`` names it) or, when the file has a ``metric``
+    column, with a value outside [0, 1] (another metric's scale); curves with fewer than ``min_points``
+    checkpoints or without K = 1; repeats of a (curve, checkpoint, K) row with the same value.
+
+    Raises ValueError naming the file, the row and the column for a missing column, a number that does not
+    parse, a value outside [0, 1] in a file without a ``metric`` column, non-positive compute, two values for
+    one (curve, checkpoint, K), a row without any stderr, or a file in which no curve is left.
     """
     path = os.fspath(path)
     if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
         raise ValueError(f"min_points must be an int >= 3, got {min_points!r}")
+    if default_n is not None and (isinstance(default_n, bool) or not isinstance(default_n, int) or default_n < 1):
+        raise ValueError(f"default_n must be None or an int >= 1, got {default_n!r}")
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         cols = [c.strip() for c in (reader.fieldnames or [])]
@@ -185,18 +187,31 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6) -> list[Rea
     if value is None or compute is None:
         raise ValueError(f"{path}: needs a value column ({' or '.join(_VALUE_COLS)}) and a compute column (one of "
                          f"{', '.join(_COMPUTE_COLS)}); has {cols}")
-    ident = [c for c in cols if c not in _KNOWN]
+    ident = [c for c in cols if c not in _KNOWN and not c.startswith("source_")] if key is None else list(key)
+    missing = [c for c in ident if c not in cols]
+    if missing:
+        raise ValueError(f"{path}: key column(s) {missing} not in the file; has {cols}")
     stem = os.path.splitext(os.path.basename(path))[0]
-    # (source, curve) -> K -> compute -> (value, stderr, stderr given)
-    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, bool]]]] = \
+    has_metric = "metric" in cols
+    skipped: dict[str, int] = defaultdict(int)
+    # (source, curve) -> K -> compute -> (value, stderr or -(problems of a binomial one), line)
+    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, int]]]] = \
         defaultdict(lambda: defaultdict(dict))
+    metric_of: dict[tuple[str, str], str] = {}
     for line, r in enumerate(rows, start=2):
         where = f"{path}, line {line}"
+        if not r.get(value) or not r.get(compute):
+            skipped[f"rows without a {value if not r.get(value) else compute}"] += 1
+            continue
         parts = {c: r.get(c, "") for c in ident}
-        k_text = r.get("k", "")
-        m = _AT_K.match(parts.get("metric", ""))
-        if m:
+        metric = r.get("metric", "")
+        m = _AT_K.match(metric)
+        if metrics is not None and metric not in metrics and not (m and m.group(1) in metrics):
+            skipped[f"rows of metric {metric!r}"] += 1
+            continue
+        if m and "metric" in parts:
             parts["metric"] = m.group(1)
+        k_text = r.get("k", "")
         try:
             k = int(k_text) if k_text else int(m.group(2)) if m else 1
             v, c = float(r[value]), float(r[compute])
@@ -206,37 +221,64 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6) -> list[Rea
             raise ValueError(f"{where}: not a number ({e})") from None
         if k < 1:
             raise ValueError(f"{where}: k must be >= 1, got {k}")
-        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        if not math.isfinite(v) or (not has_metric and not 0.0 <= v <= 1.0):
             raise ValueError(f"{where}: {value} must be an accuracy in [0, 1], got {r[value]!r}")
         if not (math.isfinite(c) and c > 0):
             raise ValueError(f"{where}: {compute} must be > 0, got {r[compute]!r}")
-        given = math.isfinite(se)
-        if not given:
-            if not (math.isfinite(n) and n >= 1):
-                raise ValueError(f"{where}: needs a stderr, or n (evaluation problems, >= 1) for a binomial one")
-            se = float(_binomial_se(np.array([v]), int(n))[0])
-        elif se < 0:
+        if se < 0:
             raise ValueError(f"{where}: stderr must be >= 0, got {se}")
+        if not math.isfinite(se):   # resolved once the curve is kept: the problems of a binomial stderr
+            se = -(n if math.isfinite(n) else TASK_SIZES.get(r.get("task", ""), default_n or math.nan))
         name = r.get("curve") or "/".join(parts[c] for c in ident if parts[c]) or stem
-        key = (r.get("source") or stem, name)
-        if c in per[key][k]:
-            raise ValueError(f"{where}: curve {name!r} has two values for K = {k} at {compute} = {r[compute]}")
-        per[key][k][c] = (v, se, given)
+        ck = (source or r.get("source") or stem, name)
+        if c in per[ck][k]:
+            first = per[ck][k][c]
+            if first[0] != v:
+                raise ValueError(f"{where}: curve {name!r} has two values for K = {k} at {compute} = {r[compute]} "
+                                 f"({first[0]} on line {first[2]}, {v}); a column telling the runs apart is missing")
+            skipped["repeated rows"] += 1
+            continue
+        per[ck][k][c] = (v, se, line)
+        metric_of[ck] = parts.get("metric", metric)
     out = []
-    for (source, name), by_k in per.items():
+    for (src, name), by_k in per.items():
+        values = [t for kv in by_k.values() for t in kv.values()]
+        if metric_of[(src, name)] in NON_ACCURACY_METRICS and not (metrics and metric_of[(src, name)] in metrics):
+            skipped["curves of a metric that is not an accuracy"] += 1
+            continue
+        if any(not 0.0 <= t[0] <= 1.0 for t in values):
+            skipped["curves with values outside [0, 1] (not an accuracy)"] += 1
+            continue
         if 1 not in by_k:
-            raise ValueError(f"{path}: curve {name!r} has no K = 1 (single-sample) values; has K = {sorted(by_k)}")
+            skipped["curves without K = 1 (single-sample) values"] += 1
+            continue
         xs = sorted(set.intersection(*(set(v) for v in by_k.values())))
         if len(xs) < min_points:
-            raise ValueError(f"{path}: curve {name!r} has {len(xs)} checkpoint(s) with every K "
-                             f"{sorted(by_k)}, need >= {min_points} (min_points)")
+            skipped[f"curves with fewer than {min_points} checkpoints (min_points)"] += 1
+            continue
         x = np.array(xs)
         table = {k: np.array([by_k[k][c][0] for c in xs]) for k in sorted(by_k)}
-        se = {k: np.array([by_k[k][c][1] for c in xs]) for k in sorted(by_k)}
+        se = {}
+        for k in sorted(by_k):
+            se[k] = np.array([by_k[k][c][1] for c in xs], dtype=np.float64)
+            for i in np.flatnonzero(~(se[k] >= 0)):
+                size = -se[k][i]
+                if not (math.isfinite(size) and size >= 1):
+                    raise ValueError(f"{path}, line {by_k[k][xs[i]][2]}: needs a stderr, or n (evaluation problems, "
+                                     f">= 1) for a binomial one (or a task of TASK_SIZES, or default_n: "
+                                     f"bench-decision --default-n)")
+                se[k][i] = _binomial_se(table[k][i:i + 1], int(size))[0]
         steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
-                 else np.arange(1, len(xs) + 1, dtype=np.int64))
-        given = all(by_k[k][c][2] for k in by_k for c in xs)
-        out.append(RealCurve(source, name, x / x[-1], steps, table, se, given))
+                 else np.array([int(float(rows[by_k[1][c][2] - 2].get("step") or i + 1)) for i, c in enumerate(xs)],
+                               dtype=np.int64))
+        given = all(by_k[k][c][1] >= 0 for k in by_k for c in xs)
+        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given))
+    what = ", ".join(f"{n} {why}" for why, n in skipped.items())
+    if not out:
+        raise ValueError(f"{path}: no curve left to replay (skipped: {what or 'nothing'}); a curve needs K = 1 and "
+                         f">= {min_points} checkpoints, identified by the 'curve' column or by {ident}")
+    if skipped and warn:
+        warnings.warn(f"{path}: skipped {what}", UserWarning, stacklevel=2)
     return out
 
 
