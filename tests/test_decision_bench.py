@@ -257,9 +257,10 @@ def test_cli_bench_decision(capsys, tmp_path):
     out = tmp_path / "o.jsonl"
     rc = main(["bench-decision", "--families", "saturating", "--strategies", "pass", "--seeds", "1",
                "--problems", "40", "--checkpoints", "8", "--population", "50", "--real", "rlx",
-               "--methods", "exact,oracle", "--json", str(out), "--no-progress"])
+               "--methods", "exact,oracle", "--json", str(out), "--calibration", "--no-progress"])
     text = capsys.readouterr().out
     assert rc == 0 and "| synthetic | saturating | exact | 1 |" in text and "| real | rlx | oracle | 4 |" in text
+    assert "| rlx | 4 | 115 |" in text and "| family | runs |" in text and "| saturating | 1 | 5 |" in text
     assert len(out.read_text().splitlines()) == 2 * (1 + 4)
     assert main(["bench-decision", "--seeds", "0"]) == 2
     rc = main(["bench-decision", "--families", "linear", "--strategies", "maj", "--seeds", "1", "--problems", "30",

@@ -117,9 +117,9 @@ def test_nonparametric_saturated_interval_is_fast_and_bounded():
 
     c = np.random.default_rng(3).binomial(N, sim.draw(sim.HARD_SHAPES["near 1: Beta(2, 2) + 20% always"], 1000,
                                                        np.random.default_rng(4)))
-    t0 = time.process_time()
+    t0 = time.perf_counter()   # wall time: CPU time sums the BLAS threads (3.2 s of CPU for 1.6 s on 2 cores)
     r = extrapolate("pass", [64], num_samples=N, num_correct=c, model="nonparametric")
-    assert time.process_time() - t0 < 5.0
+    assert time.perf_counter() - t0 < 8.0      # 1.5-1.7 s on an idle 2-core VM
     assert 0.95 < r.low[0] <= r.mean[0] <= r.high[0] <= 1.0 and r.high[0] > 1 - 1e-4
 
 

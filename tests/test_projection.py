@@ -105,6 +105,32 @@ def test_calibration_on_real_curves():
         assert abs(covered - nominal) <= 0.03, (nominal, covered)
 
 
+def test_synthetic_calibration_against_a_direct_count():
+    # the harness's per-family coverage against the projections made here, one by one, from the same evaluations
+    from ttc_fast.decision_bench import synthetic_calibration
+    from ttc_fast.decision_bench.families import make_run
+    sizes = dict(num_problems=60, num_checkpoints=9, population=80)
+    rows = synthetic_calibration(["saturating", "jump"], range(3), (0.5, 0.95), strategy="bok", **sizes)
+    want = {}
+    for fam in ("saturating", "jump"):
+        hits = []
+        for seed in range(3):
+            run = make_run(fam, "bok", seed, **sizes)
+            ev = [run.evaluate(i)["correct"].mean(axis=1) for i in range(9)]
+            y = np.array([e.mean() for e in ev])
+            s = np.array([e.std(ddof=1) / math.sqrt(e.size) for e in ev])
+            for j in range(3, 9):                       # prefixes of >= 3 points (= a third of 9), not the last
+                pr = project(run.xs[:j], y[:j], s[:j], step_hazard=0.0)
+                hits.append([run.target <= pr.quantile(q) for q in (0.5, 0.95)])
+        want[fam] = np.mean(hits, axis=0)
+    got = {r.source: r for r in rows}
+    assert list(got) == ["jump", "saturating", "all"] and got["all"].projections == 36 and got["jump"].curves == 3
+    for fam in want:
+        np.testing.assert_allclose(got[fam].covered, want[fam], atol=1e-12)
+    with pytest.raises(ValueError, match="unknown family"):
+        synthetic_calibration(["nope"])
+
+
 def test_mid_rise_plateau_is_not_pinned_on_dense_histories():
     # dense checkpoints (60 per run) while a late bloomer is between 20% and 60% of its rise: the plateau is not
     # identified yet, so the 95% bound must cover the true final accuracy in >= 95% of the projections. (On a

@@ -905,7 +905,8 @@ def _add_bench_decision_parser(sub) -> None:
                    help="min_delta of the exact and sigmoid rules and the known target: the margin the deployed K "
                    "must beat the full run by (default 0; -0.01 accepts up to 1 point below it)")
     p.add_argument("--calibration", action="store_true",
-                   help="also print the projection's calibration on the real curves (nominal vs actual coverage)")
+                   help="also print the projection's calibration (nominal vs actual coverage of the final single-sample "
+                   "accuracy) on the real curves and on the synthetic families' runs (of the first strategy)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     p.add_argument("--json", default=None, metavar="PATH", help="write every outcome as JSON lines here")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -915,7 +916,8 @@ def _add_bench_decision_parser(sub) -> None:
 def _cmd_bench_decision(args: argparse.Namespace) -> int:
     from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES, Settings,
                                          format_calibration, format_table, load_curve_file, load_real_curves,
-                                         projection_calibration, run_real, run_synthetic, summarise)
+                                         projection_calibration, run_real, run_synthetic, summarise,
+                                         synthetic_calibration)
     for name in ("seeds", "problems", "samples", "checkpoints", "population", "workers", "default_n"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -945,11 +947,15 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
     print(format_table(summarise(outcomes)))
     print()
     print(format_table(summarise(outcomes, by="suite")))
-    if args.calibration:
+    if args.calibration and curves:
         print()
-        if not curves:
-            raise ValueError("--calibration needs real curves: --real none and no --curves")
         print(format_calibration(projection_calibration(curves=curves)))
+    if args.calibration and families:
+        print()
+        print(format_calibration(synthetic_calibration(
+            families, range(args.seeds), strategy=_names(args.strategies)[0], num_problems=args.problems,
+            num_samples=args.samples, num_checkpoints=args.checkpoints, population=args.population,
+            spacing=args.spacing, workers=args.workers, progress=args.progress), label="family"))
     if args.json:
         from ttc_fast.evallog import write_log
         write_log(args.json, [o.to_dict() for o in outcomes])

@@ -35,7 +35,7 @@ from ttc_fast.decision_bench.families import (CORE_FAMILIES, FAMILIES, SPACINGS,
 from ttc_fast.decision_bench.real import SOURCES, RealCurve, load_real_curves
 
 __all__ = ["Settings", "Outcome", "Row", "METHODS", "run_synthetic", "run_real", "summarise", "oracle_stop",
-           "format_table", "projection_calibration", "format_calibration"]
+           "format_table", "projection_calibration", "synthetic_calibration", "format_calibration"]
 
 METHODS = ("exact", "sigmoid", "naive", "known_target", "oracle")
 
@@ -345,7 +345,7 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-# ---- calibration of the projection on real curves --------------------------------------------------------------
+# ---- calibration of the projection on real curves and synthetic runs ----------------------------------------------
 @dataclass(frozen=True)
 class CalibrationRow:
     source: str
@@ -353,6 +353,28 @@ class CalibrationRow:
     projections: int
     nominal: tuple[float, ...]
     covered: tuple[float, ...]
+
+
+def _coverage(x: np.ndarray, y: np.ndarray, s: np.ndarray, final: float, levels: Sequence[float], start: float,
+              step_hazard: float | None, calibrate: bool) -> list[list[bool]]:
+    """For every prefix of (x, y, s) ending at or after ``start`` of the checkpoints (the last one excluded):
+    whether each ``levels``-quantile of the projection from it is at or above ``final``."""
+    from ttc_fast.selector.projection import project
+    cache: dict = {}
+    out = []
+    for j in range(max(3, math.ceil(len(x) * start)), len(x)):
+        pr = project(x[:j], y[:j], s[:j], calibrate=calibrate, step_hazard=step_hazard or 0.0, cache=cache)
+        out.append([bool(final <= pr.quantile(q)) for q in levels])
+    return out
+
+
+def _rows(per: dict[str, list[list[bool]]], count: dict[str, set[str]],
+          levels: Sequence[float]) -> list[CalibrationRow]:
+    rows = []
+    for key in sorted(per, key=lambda k: (k == "all", k)):
+        arr = np.array(per[key], dtype=float).reshape(-1, len(levels))
+        rows.append(CalibrationRow(key, len(count[key]), arr.shape[0], tuple(levels), tuple(arr.mean(axis=0))))
+    return rows
 
 
 def projection_calibration(sources: Iterable[str] | None = None, levels: Sequence[float] = (0.8, 0.9, 0.95), *,
@@ -365,30 +387,64 @@ def projection_calibration(sources: Iterable[str] | None = None, levels: Sequenc
     left out unless ``step_hazard`` is given) gives its ``levels``-quantiles; a bound covers when the final
     published value is at or below it. One row per source and a pooled row ``"all"``.
     """
-    from ttc_fast.selector.projection import project
     cs = curves if curves is not None else load_real_curves(tuple(SOURCES if sources is None else sources))
     per: dict[str, list[list[bool]]] = defaultdict(list)
     count: dict[str, set[str]] = defaultdict(set)
     for c in cs:
-        y, s, x = c.table[1], c.stderr[1], c.xs
-        cache: dict = {}
-        for j in range(max(3, math.ceil(len(x) * start)), len(x)):
-            pr = project(x[:j], y[:j], s[:j], calibrate=calibrate, step_hazard=step_hazard or 0.0, cache=cache)
-            hit = [bool(y[-1] <= pr.quantile(q)) for q in levels]
-            for key in (c.source, "all"):
-                per[key].append(hit)
-                count[key].add(c.name)
-    rows = []
-    for key in sorted(per, key=lambda k: (k == "all", k)):
-        arr = np.array(per[key], dtype=float)
-        rows.append(CalibrationRow(key, len(count[key]), arr.shape[0], tuple(levels), tuple(arr.mean(axis=0))))
-    return rows
+        hits = _coverage(c.xs, c.table[1], c.stderr[1], float(c.table[1][-1]), levels, start, step_hazard,
+                         calibrate)
+        for key in (c.source, "all"):
+            per[key].extend(hits)
+            count[key].add(c.name)
+    return _rows(per, count, levels)
 
 
-def format_calibration(rows: Sequence[CalibrationRow]) -> str:
-    """A markdown table of :func:`projection_calibration` rows."""
+def _calibration_job(args: tuple[str, str, int, dict[str, Any], tuple[float, ...], float, float | None, bool]
+                     ) -> list[tuple[str, list[list[bool]]]]:
+    family, strategy, seed, sizes, levels, start, step_hazard, calibrate = args
+    run = make_run(family, strategy, seed, **sizes)
+    y, s = np.empty(run.xs.size), np.empty(run.xs.size)
+    for i in range(run.xs.size):
+        c = run.evaluate(i)["correct"].mean(axis=1)          # per-problem single-sample accuracy
+        y[i], s[i] = c.mean(), c.std(ddof=1) / math.sqrt(c.size)
+    return [(family, _coverage(run.xs, y, s, run.target, levels, start, step_hazard, calibrate))]
+
+
+def synthetic_calibration(families: Iterable[str] | None = None, seeds: Iterable[int] = range(10),
+                          levels: Sequence[float] = (0.8, 0.9, 0.95), *, strategy: str = "maj",
+                          start: float = 1 / 3, step_hazard: float | None = None, calibrate: bool = True,
+                          num_problems: int = 200, num_samples: int = 16, num_checkpoints: int = 30,
+                          population: int = 1000, spacing: str = "even", workers: int = 1,
+                          progress: bool = False) -> list[CalibrationRow]:
+    """:func:`projection_calibration` on synthetic runs: the truth is the full run's single-sample accuracy on
+    the population (what the stop rule compares with), the projection is fed the evaluation's single-sample
+    accuracy and its stderr over problems. One row per family (``curves`` = runs) and a pooled row ``"all"``."""
+    fams = list(CORE_FAMILIES if families is None else families)
+    for f in fams:
+        if f not in FAMILIES:
+            raise ValueError(f"unknown family {f!r}; accepted: {', '.join(FAMILIES)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; accepted: {', '.join(STRATEGIES)}")
+    sizes = dict(num_problems=num_problems, num_samples=num_samples, num_checkpoints=num_checkpoints,
+                 population=population, spacing=spacing)
+    jobs = [(f, strategy, int(seed), sizes, tuple(levels), start, step_hazard, calibrate) for f in fams
+            for seed in seeds]
+    per: dict[str, list[list[bool]]] = defaultdict(list)
+    count: dict[str, set[str]] = defaultdict(set)
+    for (family, hits), job in zip(_map(_calibration_job, jobs, workers, progress), jobs):
+        for key in (family, "all"):
+            per[key].extend(hits)
+            count[key].add(f"{family}/{job[2]}")
+    return _rows(per, count, levels)
+
+
+def format_calibration(rows: Sequence[CalibrationRow], label: str = "source") -> str:
+    """A markdown table of :func:`projection_calibration` (``label`` "source") or :func:`synthetic_calibration`
+    (``label`` "family": its ``curves`` are runs) rows."""
     levels = rows[0].nominal if rows else ()
-    head = "| source | curves | projections | " + " | ".join(f"{100 * q:.0f}% bound covers" for q in levels) + " |"
+    unit = "runs" if label == "family" else "curves"
+    head = (f"| {label} | {unit} | projections | " + " | ".join(f"{100 * q:.0f}% bound covers" for q in levels)
+            + " |")
     lines = [head, "|" + "---|" * (3 + len(levels))]
     for r in rows:
         lines.append(f"| {r.source} | {r.curves} | {r.projections} | "
