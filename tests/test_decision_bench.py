@@ -215,6 +215,10 @@ def test_curve_file_skips_what_is_not_a_curve_and_says_so(tmp_path):
         ["m/boolq/acc", "m/mystery/acc"]
 
 
+def _by_values(curve):
+    return curve.table[1].tobytes()
+
+
 def test_curve_file_reads_the_published_files_as_they_are():
     # the published files as they are (what `--curves` gets): the default metric screen keeps the same curves as
     # the bundled loader's list of accuracy metrics
@@ -225,7 +229,7 @@ def test_curve_file_reads_the_published_files_as_they_are():
             got = load_curve_file(f"{DATA_DIR}/{name}", default_n=1000)
         want = load_real_curves([src])
         assert len(got) == len(want) == n
-        for a, b in zip(sorted(got, key=lambda c: c.table[1].tobytes()), sorted(want, key=lambda c: c.table[1].tobytes())):
+        for a, b in zip(sorted(got, key=_by_values), sorted(want, key=_by_values)):
             np.testing.assert_array_equal(a.table[1], b.table[1])
             np.testing.assert_array_equal(a.stderr[1], b.stderr[1])
 
@@ -283,7 +287,8 @@ def test_cli_bench_decision(capsys, tmp_path):
     bs = tmp_path / "bs_arc.csv"
     with open(f"{DATA_DIR}/bigscience_1b3.csv") as f:
         lines = f.readlines()
-    bs.write_text(lines[0] + "".join(x for x in lines[1:] if any(t in x for t in (",arc_easy,0,", ",mc_taco,0,", ",lambada,0,"))))
+    tasks = (",arc_easy,0,", ",mc_taco,0,", ",lambada,0,")
+    bs.write_text(lines[0] + "".join(x for x in lines[1:] if any(t in x for t in tasks)))
     args = ["bench-decision", "--families", "none", "--real", "none", "--curves", str(bs), "--methods", "oracle",
             "--no-progress"]
     assert main(args) == 2 and "--default-n" in capsys.readouterr().err

@@ -905,8 +905,9 @@ def _add_bench_decision_parser(sub) -> None:
                    help="min_delta of the exact and sigmoid rules and the known target: the margin the deployed K "
                    "must beat the full run by (default 0; -0.01 accepts up to 1 point below it)")
     p.add_argument("--calibration", action="store_true",
-                   help="also print the projection's calibration (nominal vs actual coverage of the final single-sample "
-                   "accuracy) on the real curves and on the synthetic families' runs (of the first strategy)")
+                   help="also print the projection's calibration (nominal vs actual coverage of the final "
+                   "single-sample accuracy) on the real curves and on the synthetic families' runs (of the first "
+                   "strategy)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     p.add_argument("--json", default=None, metavar="PATH", help="write every outcome as JSON lines here")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -937,8 +938,8 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
                                   spacing=args.spacing,
                                   workers=args.workers, progress=args.progress)
     sources = None if args.real == "all" else [] if args.real == "none" else _names(args.real)
-    curves = (load_real_curves(sources) if sources != [] else []) + [c for p in args.curves
-                                                                     for c in load_curve_file(p, default_n=args.default_n)]
+    curves = (load_real_curves(sources) if sources != [] else []) + [
+        c for p in args.curves for c in load_curve_file(p, default_n=args.default_n)]
     if curves:
         outcomes += run_real(methods=methods, settings=settings, workers=args.workers, progress=args.progress,
                              curves=curves)
