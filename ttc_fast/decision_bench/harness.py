@@ -236,9 +236,10 @@ def _real_job(args: tuple[RealCurve, tuple[str, ...], Settings]) -> list[Outcome
     return run_real_one(*args)
 
 
-def _map(fn: Any, jobs: list[Any], workers: int, progress: bool) -> list[Outcome]:
+def _map(fn: Any, jobs: list[Any], workers: int, progress: bool) -> list[Any]:
+    """``fn`` over ``jobs`` (in processes when ``workers`` > 1), its lists concatenated in job order."""
     from tqdm.auto import tqdm
-    out: list[Outcome] = []
+    out: list[Any] = []
     if workers <= 1:
         for j in tqdm(jobs, disable=not progress, leave=False, desc="bench-decision"):
             out.extend(fn(j))

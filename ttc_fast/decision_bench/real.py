@@ -194,8 +194,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     stem = os.path.splitext(os.path.basename(path))[0]
     has_metric = "metric" in cols
     skipped: dict[str, int] = defaultdict(int)
-    # (source, curve) -> K -> compute -> (value, stderr or -(problems of a binomial one), line)
-    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, int]]]] = \
+    # (source, curve) -> K -> compute -> (value, stderr (nan: none given), problems of a binomial one, line)
+    per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, float, int]]]] = \
         defaultdict(lambda: defaultdict(dict))
     metric_of: dict[tuple[str, str], str] = {}
     for line, r in enumerate(rows, start=2):
@@ -227,18 +227,17 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
             raise ValueError(f"{where}: {compute} must be > 0, got {r[compute]!r}")
         if se < 0:
             raise ValueError(f"{where}: stderr must be >= 0, got {se}")
-        if not math.isfinite(se):   # resolved once the curve is kept: the problems of a binomial stderr
-            se = -(n if math.isfinite(n) else TASK_SIZES.get(r.get("task", ""), default_n or math.nan))
+        size = n if math.isfinite(n) else TASK_SIZES.get(r.get("task", ""), default_n or math.nan)
         name = r.get("curve") or "/".join(parts[c] for c in ident if parts[c]) or stem
         ck = (source or r.get("source") or stem, name)
         if c in per[ck][k]:
             first = per[ck][k][c]
             if first[0] != v:
                 raise ValueError(f"{where}: curve {name!r} has two values for K = {k} at {compute} = {r[compute]} "
-                                 f"({first[0]} on line {first[2]}, {v}); a column telling the runs apart is missing")
+                                 f"({first[0]} on line {first[3]}, {v}); a column telling the runs apart is missing")
             skipped["repeated rows"] += 1
             continue
-        per[ck][k][c] = (v, se, line)
+        per[ck][k][c] = (v, se, size, line)
         metric_of[ck] = parts.get("metric", metric)
     out = []
     for (src, name), by_k in per.items():
@@ -259,19 +258,22 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         x = np.array(xs)
         table = {k: np.array([by_k[k][c][0] for c in xs]) for k in sorted(by_k)}
         se = {}
-        for k in sorted(by_k):
-            se[k] = np.array([by_k[k][c][1] for c in xs], dtype=np.float64)
-            for i in np.flatnonzero(~(se[k] >= 0)):
-                size = -se[k][i]
-                if not (math.isfinite(size) and size >= 1):
-                    raise ValueError(f"{path}, line {by_k[k][xs[i]][2]}: needs a stderr, or n (evaluation problems, "
-                                     f">= 1) for a binomial one (or a task of TASK_SIZES, or default_n: "
-                                     f"bench-decision --default-n)")
-                se[k][i] = _binomial_se(table[k][i:i + 1], int(size))[0]
+        for k in sorted(by_k):   # a missing stderr, checked only on curves kept: the binomial one at its size
+            se[k] = np.empty(len(xs))
+            for i, (v, s_i, size, line) in enumerate(by_k[k][c] for c in xs):
+                if math.isfinite(s_i):
+                    se[k][i] = s_i
+                elif math.isfinite(size) and size >= 1:
+                    se[k][i] = _binomial_se(np.array([v]), int(size))[0]
+                else:
+                    raise ValueError(f"{path}, line {line}: needs a stderr, or n (evaluation problems, >= 1) for a "
+                                     f"binomial one (or a task of TASK_SIZES, or default_n: bench-decision "
+                                     f"--default-n)")
+        lines = [by_k[1][c][3] for c in xs]            # the step column of the K = 1 rows, else 1, 2, ...
         steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
-                 else np.array([int(float(rows[by_k[1][c][2] - 2].get("step") or i + 1)) for i, c in enumerate(xs)],
+                 else np.array([int(float(rows[ln - 2].get("step") or i + 1)) for i, ln in enumerate(lines)],
                                dtype=np.int64))
-        given = all(by_k[k][c][1] >= 0 for k in by_k for c in xs)
+        given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
         out.append(RealCurve(src, name, x / x[-1], steps, table, se, given))
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
     if not out:
