@@ -121,9 +121,10 @@ def _write_csv(path, header, rows):
 
 
 def test_curve_file_reads_the_bundled_curves_as_their_own_loaders_do(tmp_path):
-    # the generic long-format reader against the source-specific loaders, on the same rows: BigScience's
-    # single-sample accuracies (stderr given) and the RL run's pass@1 / pass@8 (metric "pass@K", binomial stderr)
+    # BigScience's acc rows rewritten with fewer columns (ids inferred) read as the bundled loader reads the
+    # file (ids given); the RL file as it is against a reading written here with the csv module
     import csv
+    from collections import defaultdict
     from ttc_fast.decision_bench.real import DATA_DIR
     with open(f"{DATA_DIR}/bigscience_1b3.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -138,19 +139,49 @@ def test_curve_file_reads_the_bundled_curves_as_their_own_loaders_do(tmp_path):
         np.testing.assert_allclose(a.xs, b.xs, rtol=1e-12)
         np.testing.assert_array_equal(a.table[1], b.table[1])
         np.testing.assert_array_equal(a.stderr[1], b.stderr[1])
+    # the RL file as it is: 'rollout_units' (rollouts seen) rises with samples_seen and is read as progress,
+    # not as a curve id; pass@1 and pass@8 joined on samples seen, per (split, rollouts per prompt), written here
     with open(f"{DATA_DIR}/rlexcursions_rl_training.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["samples_seen"]]
-    rl = [[r["train_split"], r["n_rollouts"], r["metric"], r["samples_seen"], r["value"], 1319] for r in rows]
-    got = load_curve_file(_write_csv(tmp_path / "rl.csv", ["train_split", "n_rollouts", "metric", "samples_seen",
-                                                           "value", "n"], rl))
-    want = load_real_curves(["rlx"])
-    assert len(got) == len(want) == 4
-    for a, b in zip(sorted(got, key=lambda c: c.name), sorted(want, key=lambda c: c.name)):
-        assert a.ks == b.ks == [1, 8] and not a.stderr_from_source
-        np.testing.assert_allclose(a.xs, b.xs, rtol=1e-12)
-        for k in a.ks:
-            np.testing.assert_array_equal(a.table[k], b.table[k])
-            np.testing.assert_allclose(a.stderr[k], b.stderr[k], rtol=1e-12)
+        by = defaultdict(lambda: defaultdict(dict))
+        for r in csv.DictReader(f):
+            if r["samples_seen"]:
+                by[(r["train_split"], r["n_rollouts"])][int(r["metric"][5:])][float(r["samples_seen"])] = \
+                    float(r["value"])
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        got = {(c.name.split("/")[5], c.name.split("/")[4]): c
+               for c in load_curve_file(f"{DATA_DIR}/rlexcursions_rl_training.csv")}
+    assert "read ['rollout_units'] as training progress" in str(w[0].message)
+    assert "skipped 22 rows without a samples_seen" in str(w[1].message)
+    assert sorted(got) == sorted(by) and len(got) == 4
+    assert [c.name for c in load_real_curves(["rlx"])] == [f"{a}/{b}/pass" for a, b in sorted(by)]
+    for key, per_k in by.items():
+        xs = sorted(set(per_k[1]) & set(per_k[8]))
+        assert got[key].ks == [1, 8] and not got[key].stderr_from_source
+        np.testing.assert_allclose(got[key].xs, np.array(xs) / xs[-1], rtol=1e-12)
+        for k in (1, 8):
+            p = np.array([per_k[k][x] for x in xs])
+            np.testing.assert_array_equal(got[key].table[k], p)
+            np.testing.assert_allclose(got[key].stderr[k], np.sqrt(p * (1 - p) / 1319), rtol=1e-12)
+
+
+def test_curve_file_reads_a_progress_column_as_progress(tmp_path):
+    # an RL step next to the token count is progress; a seed (constant per curve) and an n_shot that changes
+    # back and forth are ids; a progress column with two values at one checkpoint is an id
+    head = ["run", "seed", "rl_step", "n_shot", "tokens", "value", "stderr"]
+    rows = [[run, 7, 10 * s, 0, 100 * s, 0.3 + 0.01 * s, 0.01] for run in ("a", "b") for s in range(1, 8)]
+    with pytest.warns(UserWarning, match=r"read \['rl_step'\] as training progress"):
+        got = load_curve_file(_write_csv(tmp_path / "p.csv", head, rows))
+    assert [c.name for c in got] == ["a/7/0", "b/7/0"] and all(len(c.xs) == 7 for c in got)
+    shots = [r[:3] + [s % 2] + r[4:] for r, s in zip(rows, range(len(rows)))]
+    got = load_curve_file(_write_csv(tmp_path / "q.csv", head, shots + [r[:3] + [5] + r[4:] for r in rows]),
+                          min_points=3, warn=False)
+    assert sorted(c.name for c in got) == ["a/7/0", "a/7/1", "a/7/5", "b/7/0", "b/7/1", "b/7/5"]
+    twice = rows + [["a", 7, 10 * s + 1, 0, 100 * s, 0.3 + 0.01 * s, 0.01] for s in range(1, 8)]
+    with pytest.raises(ValueError, match="no curve left .*fewer than 6 checkpoints"):
+        load_curve_file(_write_csv(tmp_path / "r.csv", head, twice))
+    with pytest.raises(ValueError, match=r"no curve left .*by \['run', 'rl_step'\]"):   # a key is taken as given
+        load_curve_file(_write_csv(tmp_path / "s.csv", head, rows), key=["run", "rl_step"], min_points=3)
 
 
 def test_curve_file_errors_name_the_line_and_the_column(tmp_path):

@@ -9,8 +9,9 @@ the binomial is itself an approximation). The truth of a replayed run is the tab
 (checkpoint, K) is compared with the published single-sample value of the last checkpoint.
 
 Kept: accuracy-like metrics in [0, 1] (acc, acc_norm, f1, em, f1_macro, pass@k); perplexity, Pearson r and
-BLEURT are left out, as are curves with fewer than ``min_points`` checkpoints (default 6: the two 5- and
-6-point RL pipeline curves). Sources and caveats: ``ttc_fast/data/curves/README.md``.
+BLEURT are left out, as are curves with fewer than ``min_points`` checkpoints (default 6) and the RL file's
+pipeline rows (pretraining, SFT, RL steps: no samples seen). Every source is read by :func:`load_curve_file`.
+Sources and caveats: ``ttc_fast/data/curves/README.md``.
 """
 from __future__ import annotations
 
@@ -79,29 +80,6 @@ def _binomial_se(values: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(np.maximum(v * (1.0 - v), 0.25 / n) / n)
 
 
-def _rl_pairs(rows: list[dict[str, str]], min_points: int) -> list[RealCurve]:
-    """pass@1 joined with pass@8 on samples seen, per (training split, rollouts per prompt)."""
-    by: dict[tuple[str, str], dict[int, dict[float, float]]] = defaultdict(lambda: defaultdict(dict))
-    for r in rows:
-        if not r["samples_seen"] or not r["metric"].startswith("pass@"):
-            continue
-        k = int(r["metric"].split("@")[1])
-        by[(r["train_split"], r["n_rollouts"])][k][float(r["samples_seen"])] = float(r["value"])
-    out = []
-    for (split, rollouts), per_k in sorted(by.items()):
-        if 1 not in per_k:
-            continue
-        xs = sorted(set.intersection(*(set(v) for v in per_k.values())))
-        if len(xs) < min_points:
-            continue
-        x = np.array(xs)
-        table = {k: np.array([v[s] for s in xs]) for k, v in sorted(per_k.items())}
-        se = {k: _binomial_se(v, TASK_SIZES["gsm8k"]) for k, v in table.items()}
-        out.append(RealCurve("rlx", f"olmo2-1b-rl/{split}/rollouts{rollouts}/pass@{','.join(map(str, table))}",
-                             x / x[-1], np.arange(1, len(xs) + 1, dtype=np.int64), table, se, False))
-    return out
-
-
 def load_real_curves(sources: tuple[str, ...] | list[str] | None = None, *, min_points: int = 6,
                      data_dir: str | None = None) -> list[RealCurve]:
     """The real curves of the given ``sources`` (default: all of :data:`SOURCES`), in a stable order."""
@@ -115,13 +93,13 @@ def load_real_curves(sources: tuple[str, ...] | list[str] | None = None, *, min_
     out: list[RealCurve] = []
     for src in sources:
         path = os.path.join(root, _FILES[src])
-        if src == "rlx":
-            with open(path, newline="", encoding="utf-8") as f:
-                out.extend(_rl_pairs(list(csv.DictReader(f)), min_points))
-            continue
-        curves = load_curve_file(path, min_points=min_points, source=src, key=("model", "task", "metric"),
-                                 metrics=_METRICS | ({"pass@1"} if src == "tinyllama" else set()),
-                                 default_n=1000, warn=False)
+        if src == "rlx":   # pass@1 joined with pass@8 on samples seen, per training split and rollouts per prompt
+            curves = load_curve_file(path, min_points=min_points, source=src, key=("train_split", "n_rollouts",
+                                                                                   "metric"), warn=False)
+        else:
+            curves = load_curve_file(path, min_points=min_points, source=src, key=("model", "task", "metric"),
+                                     metrics=_METRICS | ({"pass@1"} if src == "tinyllama" else set()),
+                                     default_n=1000, warn=False)
         out.extend(sorted(curves, key=lambda c: c.name.split("/")))
     return out
 
@@ -139,7 +117,8 @@ CURVE_FILE_COLUMNS = {
     "n": "evaluation problems, for a binomial stderr where 'stderr' is empty",
     "source": "group name in the tables (optional: else the file's name)",
     "curve": "curve id (optional: else every other column joined, a metric's '@K' left out; columns named "
-             "'source_*' are provenance, not identity)",
+             "'source_*' are provenance, and numeric columns rising with the compute within every curve are "
+             "progress, not identity)",
 }
 _KNOWN = {"value", "accuracy", "flops", "tokens", "samples_seen", "step", "k", "stderr", "n", "source", "curve"}
 _AT_K = re.compile(r"^(.*)@(\d+)$")
@@ -156,7 +135,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     files of ``ttc_fast/data/curves`` (model, task, n_shot, step, tokens, metric, value, stderr) read as they are.
 
     A curve is identified by the ``curve`` column, else by the ``key`` columns (default: every column that is
-    not a value, compute, K, stderr, n, source or ``source_*`` column). Its checkpoints are the compute values at
+    not a value, compute, K, stderr, n, source or ``source_*`` column, nor a second progress column: numeric, one
+    value per checkpoint and strictly rising with the compute within every curve, like an RL step next to the
+    samples seen; said in the warning). Its checkpoints are the compute values at
     which every one of its K's has a value, in compute order; it needs K = 1 (the truth is its single-sample
     value at the last checkpoint). Where a row gives no stderr, the binomial one at its ``n``, else at the size
     of its ``task`` in :data:`TASK_SIZES`, else at ``default_n``.
@@ -191,6 +172,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     missing = [c for c in ident if c not in cols]
     if missing:
         raise ValueError(f"{path}: key column(s) {missing} not in the file; has {cols}")
+    progress = _progress_columns(rows, ident, value, compute) if key is None else []
+    ident = [c for c in ident if c not in progress]
     stem = os.path.splitext(os.path.basename(path))[0]
     has_metric = "metric" in cols
     skipped: dict[str, int] = defaultdict(int)
@@ -276,12 +259,57 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
         out.append(RealCurve(src, name, x / x[-1], steps, table, se, given))
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
+    if progress and warn:
+        warnings.warn(f"{path}: read {progress} as training progress (rising with {compute} within every curve), "
+                      f"not as part of a curve's id; pass key= (or a 'curve' column) to say otherwise",
+                      UserWarning, stacklevel=2)
     if not out:
         raise ValueError(f"{path}: no curve left to replay (skipped: {what or 'nothing'}); a curve needs K = 1 and "
                          f">= {min_points} checkpoints, identified by the 'curve' column or by {ident}")
     if skipped and warn:
         warnings.warn(f"{path}: skipped {what}", UserWarning, stacklevel=2)
     return out
+
+
+def _strip_k(metric: str) -> str:
+    m = _AT_K.match(metric)
+    return m.group(1) if m else metric
+
+
+def _progress_columns(rows: list[dict[str, str]], ident: list[str], value: str, compute: str) -> list[str]:
+    """The id columns that count training progress (an RL step, rollouts seen): numeric, given on every row of a
+    curve, one value per checkpoint and strictly rising with the compute axis within every curve the other id
+    columns define. Kept as ids they would split each curve into one-point curves. Found one at a time, each
+    tested with the ones found before already left out."""
+    def num(text: str) -> float | None:
+        try:
+            x = float(text)
+        except ValueError:
+            return None
+        return x if math.isfinite(x) else None
+
+    usable = []
+    for r in rows:
+        c = num(r.get(compute, "")) if r.get(value) else None
+        if c is not None:
+            usable.append((c, r))
+    found: list[str] = []
+    for col in (c for c in ident if c != "metric"):
+        others = [o for o in ident if o != col and o not in found]
+        per: dict[tuple[str, ...], dict[float, float]] = defaultdict(dict)
+        ok = True
+        for c, r in usable:
+            x = num(r.get(col, ""))
+            g = tuple(_strip_k(r.get(o, "")) if o == "metric" else r.get(o, "") for o in others)
+            if x is None or per[g].setdefault(c, x) != x:
+                ok = False      # empty, not a number, or two values at one checkpoint: an id
+                break
+        if not ok:
+            continue
+        rising = [np.diff([m[c] for c in sorted(m)]) for m in per.values()]
+        if all(np.all(d > 0) for d in rising) and any(d.size for d in rising):
+            found.append(col)
+    return found
 
 
 def _check() -> None:  # pragma: no cover - a quick look: python -m ttc_fast.decision_bench.real
