@@ -184,6 +184,31 @@ def test_curve_file_reads_a_progress_column_as_progress(tmp_path):
         load_curve_file(_write_csv(tmp_path / "s.csv", head, rows), key=["run", "rl_step"], min_points=3)
 
 
+def test_curve_file_reads_a_wide_table(tmp_path):
+    # one row per checkpoint, a column per metric (pass@1, pass@8 with its own stderr column; acc with 'stderr')
+    head = ["run", "step", "tokens", "pass@1", "pass@8", "pass@8_stderr", "n"]
+    rows = [[run, s, 100 * s, 0.1 + 0.02 * s, 0.3 + 0.03 * s, 0.01, 500] for run in ("a", "b") for s in range(1, 9)]
+    rows[3][3] = ""                                      # run a has no pass@1 at step 4: that checkpoint is left out
+    with pytest.warns(UserWarning, match="1 rows without a value"):
+        got = {c.name: c for c in load_curve_file(_write_csv(tmp_path / "w.csv", head, rows))}
+    assert sorted(got) == ["a/pass", "b/pass"] and got["a/pass"].ks == [1, 8]
+    a, b = got["a/pass"], got["b/pass"]
+    np.testing.assert_array_equal(a.steps, [1, 2, 3, 5, 6, 7, 8])
+    np.testing.assert_array_equal(b.steps, range(1, 9))
+    np.testing.assert_allclose(b.table[1], 0.1 + 0.02 * np.arange(1, 9))
+    np.testing.assert_allclose(b.table[8], 0.3 + 0.03 * np.arange(1, 9))
+    np.testing.assert_allclose(b.stderr[8], 0.01)
+    np.testing.assert_allclose(b.stderr[1], np.sqrt(b.table[1] * (1 - b.table[1]) / 500), rtol=1e-12)
+    one = load_curve_file(_write_csv(tmp_path / "acc.csv", ["step", "acc", "stderr"],
+                                     [[s, 0.5 + 0.01 * s, 0.02] for s in range(1, 7)]))
+    assert [c.name for c in one] == ["acc"] and np.allclose(one[0].stderr[1], 0.02)
+    for h, msg in ((["step", "pass@1", "pass@8", "stderr"], r"name each metric's standard error .*'pass@1_stderr'"),
+                   (["step", "metric", "pass@1"], "not both"),
+                   (["step", "score"], "or metric columns")):
+        with pytest.raises(ValueError, match=msg):
+            load_curve_file(_write_csv(tmp_path / "bad.csv", h, [[1] + [0.5] * (len(h) - 1)]))
+
+
 def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
     good = [["r", i, 0.1 + 0.01 * i, 0.01] for i in range(1, 7)]
     head = ["curve", "tokens", "value", "stderr"]

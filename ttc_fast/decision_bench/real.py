@@ -104,7 +104,7 @@ def load_real_curves(sources: tuple[str, ...] | list[str] | None = None, *, min_
     return out
 
 
-# ---- your own curves: one long CSV, one row per (curve, checkpoint, K) -------------------------------------------
+# ---- your own curves: one CSV, one row per (curve, checkpoint, K), or per (curve, checkpoint) wide -------------
 _VALUE_COLS = ("value", "accuracy")
 _COMPUTE_COLS = ("flops", "tokens", "samples_seen", "step")   # the first present is the compute axis
 CURVE_FILE_COLUMNS = {
@@ -133,6 +133,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     """Learning curves of your own runs from one long-format CSV (columns: :data:`CURVE_FILE_COLUMNS`), to replay
     in the benchmark (``ttc-fast bench-decision --curves PATH``) exactly as the bundled real curves are; the
     files of ``ttc_fast/data/curves`` (model, task, n_shot, step, tokens, metric, value, stderr) read as they are.
+    A file without a value column is read wide: one row per checkpoint, a column per metric (named with its K,
+    'pass@8', or one of acc, acc_norm, f1, em, f1_macro), its stderr in '<metric>_stderr' or '<metric>_se' (or
+    'stderr' beside a single metric column).
 
     A curve is identified by the ``curve`` column, else by the ``key`` columns (default: every column that is
     not a value, compute, K, stderr, n, source or ``source_*`` column, nor a second progress column: numeric, one
@@ -163,10 +166,15 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         rows = [{k.strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
     if not rows:
         raise ValueError(f"{path}: no rows (a header and one row per curve, checkpoint and K)")
+    lines = list(range(2, len(rows) + 2))             # the file's line of each row
     value = next((c for c in _VALUE_COLS if c in cols), None)
     compute = next((c for c in _COMPUTE_COLS if c in cols), None)
+    if value is None and compute is not None and any(_AT_K.match(c) or c in _METRICS for c in cols):
+        cols, rows, lines = _melt(path, cols, rows)
+        value = "value"
     if value is None or compute is None:
-        raise ValueError(f"{path}: needs a value column ({' or '.join(_VALUE_COLS)}) and a compute column (one of "
+        raise ValueError(f"{path}: needs a value column ({' or '.join(_VALUE_COLS)}) or metric columns ('pass@8', "
+                         f"'acc', ...; one row per checkpoint) and a compute column (one of "
                          f"{', '.join(_COMPUTE_COLS)}); has {cols}")
     ident = [c for c in cols if c not in _KNOWN and not c.startswith("source_")] if key is None else list(key)
     missing = [c for c in ident if c not in cols]
@@ -181,7 +189,7 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, float, int]]]] = \
         defaultdict(lambda: defaultdict(dict))
     metric_of: dict[tuple[str, str], str] = {}
-    for line, r in enumerate(rows, start=2):
+    for line, r in zip(lines, rows):
         where = f"{path}, line {line}"
         if not r.get(value) or not r.get(compute):
             skipped[f"rows without a {value if not r.get(value) else compute}"] += 1
@@ -223,6 +231,7 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         per[ck][k][c] = (v, se, size, line)
         metric_of[ck] = parts.get("metric", metric)
     out = []
+    row_at = dict(zip(lines, rows))
     for (src, name), by_k in per.items():
         values = [t for kv in by_k.values() for t in kv.values()]
         if metric_of[(src, name)] in NON_ACCURACY_METRICS and not (metrics and metric_of[(src, name)] in metrics):
@@ -252,10 +261,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
                     raise ValueError(f"{path}, line {line}: needs a stderr, or n (evaluation problems, >= 1) for a "
                                      f"binomial one (or a task of TASK_SIZES, or default_n: bench-decision "
                                      f"--default-n)")
-        lines = [by_k[1][c][3] for c in xs]            # the step column of the K = 1 rows, else 1, 2, ...
+        at = [row_at[by_k[1][c][3]] for c in xs]       # the step column of the K = 1 rows, else 1, 2, ...
         steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
-                 else np.array([int(float(rows[ln - 2].get("step") or i + 1)) for i, ln in enumerate(lines)],
-                               dtype=np.int64))
+                 else np.array([int(float(r.get("step") or i + 1)) for i, r in enumerate(at)], dtype=np.int64))
         given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
         out.append(RealCurve(src, name, x / x[-1], steps, table, se, given))
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
@@ -269,6 +277,31 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     if skipped and warn:
         warnings.warn(f"{path}: skipped {what}", UserWarning, stacklevel=2)
     return out
+
+
+def _melt(path: str, cols: list[str], rows: list[dict[str, str]]) -> tuple[list[str], list[dict[str, str]],
+                                                                          list[int]]:
+    """A wide file (one row per checkpoint, a column per metric: 'pass@1', 'pass@8', 'acc', with its standard
+    error in '<metric>_stderr' or '<metric>_se' where given) as long rows: (columns, rows, each row's line)."""
+    wide = [c for c in cols if _AT_K.match(c) or c in _METRICS]
+    if "metric" in cols:
+        raise ValueError(f"{path}: metric columns {wide} and a 'metric' column without a 'value' column; give a "
+                         f"value column (one row per metric) or the metrics as columns, not both")
+    ses = {m: next((m + t for t in ("_stderr", "_se") if m + t in cols), None) for m in wide}
+    if "stderr" in cols:            # one metric column: its stderr; more: whose?
+        if len(wide) > 1 or ses[wide[0]]:
+            raise ValueError(f"{path}: a 'stderr' column next to metric columns {wide}: name each metric's "
+                             f"standard error '<metric>_stderr' (e.g. '{wide[0]}_stderr')")
+        ses[wide[0]] = "stderr"
+    rest = [c for c in cols if c not in wide and c not in ses.values()]
+    long_rows, lines = [], []
+    for line, r in enumerate(rows, start=2):
+        for m in wide:
+            se = ses[m]
+            long_rows.append({**{c: r[c] for c in rest if c in r}, "metric": m, "value": r.get(m, ""),
+                              "stderr": r.get(se, "") if se else ""})
+            lines.append(line)
+    return rest + ["metric", "value", "stderr"], long_rows, lines
 
 
 def _strip_k(metric: str) -> str:
