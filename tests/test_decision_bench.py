@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from ttc_fast.cli import main
-from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES, Settings,
-                                     load_curve_file, load_real_curves, make_run, run_synthetic, summarise)
+from ttc_fast.decision_bench import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES, Family, Settings,
+                                     load_curve_file, load_real_curves, make_run, run_synthetic, summarise,
+                                     synthetic_calibration)
 from ttc_fast.decision_bench.families import problem_probs, true_metric
 from ttc_fast.decision_bench.harness import oracle_stop
 from ttc_fast.decision_bench.real import TASK_SIZES
@@ -322,6 +323,39 @@ def test_exact_method_on_the_held_out_families():
     rows = {r.method: r for r in summarise(out, by="suite")}
     assert rows["exact"].runs == 24 and rows["exact"].false_stops <= 1
     assert rows["exact"].share_of_oracle >= 0.5
+
+
+def test_your_own_family_runs_as_the_built_in_ones_do(tmp_path, capsys):
+    # a Family given as an object runs exactly as the built-in one of that name and curve (in one process and in
+    # two: worker processes started after this one ran the OpenMP estimators, which hung forked workers), and one
+    # from a file runs from the CLI in two processes; what cannot run is refused with its reason
+    same = Family("saturating", FAMILIES["saturating"].curve, group="mine")
+    kw = dict(strategies=["maj"], seeds=range(2), methods=("exact", "oracle"), num_problems=40, num_checkpoints=8,
+              population=50)
+    want = [(o.run, o.method, o.stop_x, o.k) for o in run_synthetic(["saturating"], **kw)]
+    for workers in (1, 2):
+        assert [(o.run, o.method, o.stop_x, o.k) for o in run_synthetic([same], workers=workers, **kw)] == want
+    cal = synthetic_calibration([same], range(2), num_problems=40, num_checkpoints=8, population=50)
+    assert cal == synthetic_calibration(["saturating"], range(2), num_problems=40, num_checkpoints=8, population=50)
+    src = tmp_path / "my_families.py"
+    src.write_text("import numpy as np\nfrom ttc_fast.decision_bench import Family\n\n\n"
+                   "def _quarter_sine(rng):\n    a0, d = rng.uniform(-3, -1.5), rng.uniform(2, 3.5)\n"
+                   "    return lambda x: a0 + d * np.sin(0.5 * np.pi * x)\n\n\n"
+                   "sine = Family('quarter_sine', _quarter_sine, group='mine')\nnot_a_family = 3\n")
+    rc = main(["bench-decision", "--families", f"{src}:sine,linear", "--strategies", "pass", "--seeds", "1",
+               "--problems", "30", "--checkpoints", "6", "--population", "30", "--real", "none", "--methods",
+               "oracle", "--workers", "2", "--no-progress"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "| synthetic | quarter_sine | oracle | 1 |" in text and "| synthetic | linear | oracle" in text
+    for fams, workers, msg in (([Family("lam", lambda rng: (lambda x: x))], 2, "cannot be sent to worker"),
+                               ([Family("short", lambda rng: (lambda x: x[:2]))], 1, r"got shape \(2,\)"),
+                               ([Family("nan", lambda rng: (lambda x: np.full_like(x, np.nan)))], 1, "non-finite"),
+                               (["linear", "linear"], 1, "named twice"),
+                               ([f"{src}:not_a_family"], 1, "must be a ttc_fast.decision_bench.Family, got int"),
+                               ([f"{tmp_path}/none.py:sine"], 1, "cannot load"),
+                               (["no_such_module_xyz:sine"], 1, "cannot load"), (["nope"], 1, "or one of")):
+        with pytest.raises(ValueError, match=msg):
+            run_synthetic(fams, workers=workers, **kw)
 
 
 def test_cli_bench_decision(capsys, tmp_path):

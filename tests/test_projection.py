@@ -127,7 +127,7 @@ def test_synthetic_calibration_against_a_direct_count():
     assert list(got) == ["jump", "saturating", "all"] and got["all"].projections == 36 and got["jump"].curves == 3
     for fam in want:
         np.testing.assert_allclose(got[fam].covered, want[fam], atol=1e-12)
-    with pytest.raises(ValueError, match="unknown family"):
+    with pytest.raises(ValueError, match="family must be a Family.*got .nope."):
         synthetic_calibration(["nope"])
 
 

@@ -878,7 +878,8 @@ def _add_bench_decision_parser(sub) -> None:
     p.add_argument("--families", default="core", help="comma-separated synthetic families, or 'core' (the "
                    "default: the eight of the benchmark), 'stress' (two_stage, accelerating, cooldown, lr_steps: "
                    "rises no curve foretells), 'heldout' (slow_power, log_linear, finetune, mc_learned: written "
-                   "after the rule was fixed), 'all', 'none'")
+                   "after the rule was fixed), 'all', 'none'; your own: module:attr or file.py:attr of a "
+                   "ttc_fast.decision_bench.Family")
     p.add_argument("--strategies", default="maj,pass,bok", help="comma-separated strategies (default maj,pass,bok)")
     p.add_argument("--seeds", type=int, default=10, help="seeds per (family, strategy) (default 10)")
     p.add_argument("--problems", type=int, default=200, help="evaluation problems per run (default 200)")
@@ -929,7 +930,7 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
     methods = _names(args.methods)
     groups = {"core": list(CORE_FAMILIES), "stress": list(STRESS_FAMILIES), "heldout": list(HELDOUT_FAMILIES),
               "all": list(FAMILIES), "none": []}
-    families = groups[args.families] if args.families in groups else _names(args.families)
+    families = [f for item in _names(args.families) for f in groups.get(item, [item])]   # "core,my.py:fam"
     outcomes = []
     if families:
         outcomes += run_synthetic(families, _names(args.strategies), range(args.seeds), methods, settings,

@@ -7,12 +7,12 @@ accuracy tables;
 best stop in hindsight, and the projection's calibration on the real curves and the synthetic runs.
 """
 from ttc_fast.decision_bench.families import (CORE_FAMILIES, FAMILIES, HELDOUT_FAMILIES, STRESS_FAMILIES,
-                                              make_run)
+                                              Family, make_run)
 from ttc_fast.decision_bench.harness import (METHODS, Settings, format_calibration, format_table,
                                              projection_calibration, run_real, run_synthetic, summarise,
                                              synthetic_calibration)
 from ttc_fast.decision_bench.real import SOURCES, load_curve_file, load_real_curves
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "SOURCES", "METHODS", "Settings",
-           "make_run", "load_real_curves", "load_curve_file", "run_synthetic", "run_real", "summarise",
+__all__ = ["Family", "FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "SOURCES", "METHODS",
+           "Settings", "make_run", "load_real_curves", "load_curve_file", "run_synthetic", "run_real", "summarise",
            "format_table", "projection_calibration", "synthetic_calibration", "format_calibration"]

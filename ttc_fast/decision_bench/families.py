@@ -59,12 +59,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "STRATEGIES", "SPACINGS",
-           "checkpoint_schedule", "SyntheticRun", "make_run", "true_metric", "problem_probs"]
+__all__ = ["Family", "FAMILIES", "CORE_FAMILIES", "STRESS_FAMILIES", "HELDOUT_FAMILIES", "STRATEGIES", "SPACINGS",
+           "checkpoint_schedule", "SyntheticRun", "make_run", "resolve_family", "true_metric", "problem_probs"]
 
 STRATEGIES = ("maj", "pass", "bok")
 SPACINGS = ("even", "log")
@@ -156,8 +157,13 @@ def _mc_learned(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
 
 @dataclass(frozen=True)
 class Family:
-    """``curve(rng) -> a(x)``; ``floor``: chance level (multiple choice); ``eval_problems``: (lo, hi) or None
-    (the benchmark's size); ``group``: "core" (the default set), "stress" or "heldout"."""
+    """A family of runs: ``curve(rng) -> a(x)`` draws one run's ability curve (``a`` on the logit scale of the
+    problems' difficulties, which are ``N(0, 1.3)``: a = -3 solves about 10% of samples, 0 about half, 3 about
+    90%; ``x`` float64 ``(C,)`` normalised compute in (0, 1]); ``floor``: chance level (multiple choice);
+    ``eval_problems``: (lo, hi) or None (the benchmark's size); ``group``: "core" (the default set), "stress",
+    "heldout" or anything else for your own. Your own family goes wherever a family's name does
+    (:func:`make_run`, ``run_synthetic``, ``synthetic_calibration``); with ``workers`` > 1 its ``curve`` must be
+    a module-level function (it is sent to the worker processes)."""
 
     name: str
     curve: Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]
@@ -165,6 +171,13 @@ class Family:
     eval_problems: tuple[int, int] | None = None
     description: str = ""
     group: str = "core"
+    origin: str | None = field(default=None, compare=False, repr=False)   # "file.py:attr" it was loaded from
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # one loaded from a file is sent to worker processes as where it came from (they load it again)
+        if self.origin is not None:
+            return resolve_family, (self.origin,)
+        return Family, (self.name, self.curve, self.floor, self.eval_problems, self.description, self.group)
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
@@ -368,12 +381,56 @@ def checkpoint_schedule(num_checkpoints: int, spacing: str = "even") -> np.ndarr
     raise ValueError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
 
 
-def make_run(family: str, strategy: str, seed: int, *, num_problems: int = 200, num_samples: int = 16,
+def resolve_family(family: str | Family) -> Family:
+    """A :class:`Family`; the one of :data:`FAMILIES` of that name; or your own named ``"module:attr"`` or
+    ``"path/to/file.py:attr"`` (a module-level :class:`Family`: ``ttc-fast bench-decision --families
+    my_families.py:cosine``). ValueError names what is accepted."""
+    if isinstance(family, str) and ":" in family:
+        family = _import_family(family)
+    if isinstance(family, Family):
+        if not isinstance(family.name, str) or not family.name or not callable(family.curve):
+            raise ValueError(f"a Family needs a non-empty name and a callable curve, got {family!r}")
+        return family
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ValueError(f"family must be a Family, 'module:attr' or 'file.py:attr' of one, or one of "
+                         f"{', '.join(FAMILIES)}; got {family!r}")
+    return FAMILIES[family]
+
+
+def _import_family(spec: str) -> Family:
+    import importlib
+    import importlib.util
+    import os
+    import sys
+    where, _, attr = spec.rpartition(":")
+    try:
+        if where.endswith(".py"):
+            name = "ttc_fast_families_" + "".join(ch if ch.isalnum() else "_" for ch in os.path.abspath(where))
+            module = sys.modules.get(name)
+            if module is None:
+                loader = importlib.util.spec_from_file_location(name, where)
+                if loader is None or not os.path.isfile(where):
+                    raise FileNotFoundError(f"no file {where!r}")
+                module = importlib.util.module_from_spec(loader)
+                sys.modules[name] = module            # worker processes find its functions by this name
+                loader.loader.exec_module(module)     # type: ignore[union-attr]
+        else:
+            module = importlib.import_module(where)
+    except (ImportError, OSError) as e:
+        raise ValueError(f"family {spec!r}: cannot load {where!r} ({e})") from None
+    obj = getattr(module, attr, None)
+    if not isinstance(obj, Family):
+        raise ValueError(f"family {spec!r}: {attr!r} of {where!r} must be a ttc_fast.decision_bench.Family, got "
+                         f"{type(obj).__name__}")
+    return replace(obj, origin=f"{os.path.abspath(where)}:{attr}") if where.endswith(".py") else obj
+
+
+def make_run(family: str | Family, strategy: str, seed: int, *, num_problems: int = 200, num_samples: int = 16,
              num_checkpoints: int = 30, population: int = 1000, spacing: str = "even") -> SyntheticRun:
-    """A seeded synthetic run of ``family`` judged with ``strategy``; checkpoints at
-    :func:`checkpoint_schedule` (``spacing``); truth on ``population`` problems (K = 1..num_samples)."""
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    """A seeded synthetic run of ``family`` (a name of :data:`FAMILIES` or your own :class:`Family`) judged with
+    ``strategy``; checkpoints at :func:`checkpoint_schedule` (``spacing``); truth on ``population`` problems
+    (K = 1..num_samples). A run is a function of (family name, strategy, seed) and the sizes."""
+    fam = resolve_family(family)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     for name, v, lo in (("num_problems", num_problems, 2), ("num_samples", num_samples, 1),
@@ -381,13 +438,17 @@ def make_run(family: str, strategy: str, seed: int, *, num_problems: int = 200, 
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= 10 ** 6:
             raise ValueError(f"{name} must be an int in [{lo}, 1e6], got {v!r}")
     xs = checkpoint_schedule(int(num_checkpoints), spacing)
-    fam = FAMILIES[family]
-    ss = np.random.SeedSequence([seed, sum(map(ord, family)), sum(map(ord, strategy))])
+    ss = np.random.SeedSequence([seed, sum(map(ord, fam.name)), sum(map(ord, strategy))])
     rng = np.random.default_rng(ss)
     curve = fam.curve(rng)
     ceil = rng.uniform(0.9, 1.0)
     jitter = rng.uniform(0.0, 0.08)
-    abilities = curve(xs) + rng.normal(0.0, jitter, xs.size)
+    a = np.asarray(curve(xs), dtype=np.float64)
+    if a.shape not in ((), xs.shape) or not np.all(np.isfinite(a)):
+        raise ValueError(f"family {fam.name!r}: its curve(rng)(x) must give finite abilities, one per x (shape "
+                         f"{xs.shape}) or one number; got shape {a.shape}"
+                         + (" with non-finite values" if a.shape in ((), xs.shape) else ""))
+    abilities = a + rng.normal(0.0, jitter, xs.size)
     P = num_problems if fam.eval_problems is None else int(rng.integers(fam.eval_problems[0],
                                                                         fam.eval_problems[1] + 1))
     eval_problems = Problems.draw(rng, P, fam.floor, ceil)
@@ -395,4 +456,4 @@ def make_run(family: str, strategy: str, seed: int, *, num_problems: int = 200, 
     ks = np.arange(1, num_samples + 1)
     truth = np.stack([true_metric(strategy, problem_probs(pop, float(a)), pop.mu, ks).mean(axis=0)
                       for a in abilities])
-    return SyntheticRun(family, strategy, int(seed), xs, abilities, eval_problems, num_samples, truth, ss)
+    return SyntheticRun(fam.name, strategy, int(seed), xs, abilities, eval_problems, num_samples, truth, ss)

@@ -22,6 +22,7 @@ of the oracle's saving taken), the mean K*, the net saving and the median break-
 from __future__ import annotations
 
 import math
+import pickle
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -30,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from ttc_fast.decision_bench.families import (CORE_FAMILIES, FAMILIES, SPACINGS, STRATEGIES, SyntheticRun,
-                                             make_run)
+from ttc_fast.decision_bench.families import (CORE_FAMILIES, SPACINGS, STRATEGIES, Family, SyntheticRun,
+                                             make_run, resolve_family)
 from ttc_fast.decision_bench.real import SOURCES, RealCurve, load_real_curves
 
 __all__ = ["Settings", "Outcome", "Row", "METHODS", "run_synthetic", "run_real", "summarise", "oracle_stop",
@@ -227,7 +228,7 @@ def run_real_one(curve: RealCurve, methods: Sequence[str], settings: Settings) -
     return out
 
 
-def _synthetic_job(args: tuple[str, str, int, dict[str, Any], tuple[str, ...], Settings]) -> list[Outcome]:
+def _synthetic_job(args: tuple[Family, str, int, dict[str, Any], tuple[str, ...], Settings]) -> list[Outcome]:
     family, strategy, seed, sizes, methods, settings = args
     return run_synthetic_one(make_run(family, strategy, seed, **sizes), methods, settings)
 
@@ -244,28 +245,49 @@ def _map(fn: Any, jobs: list[Any], workers: int, progress: bool) -> list[Any]:
         for j in tqdm(jobs, disable=not progress, leave=False, desc="bench-decision"):
             out.extend(fn(j))
         return out
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(workers) as ex:
+    # not fork: a process forked after OpenMP ran (the C++ estimators) hangs in its first parallel region
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                      else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
         for res in tqdm(ex.map(fn, jobs, chunksize=1), total=len(jobs), disable=not progress, leave=False,
                         desc="bench-decision"):
             out.extend(res)
     return out
 
 
-def run_synthetic(families: Iterable[str] | None = None, strategies: Iterable[str] | None = None,
+def _families(families: Iterable[str | Family] | None, workers: int) -> list[Family]:
+    """The families by name or as given (:func:`~ttc_fast.decision_bench.families.resolve_family`), checked that
+    worker processes can be sent them."""
+    fams = [resolve_family(f) for f in (CORE_FAMILIES if families is None else families)]
+    names = [f.name for f in fams]
+    if len(set(names)) < len(names):
+        raise ValueError(f"families named twice: {sorted({n for n in names if names.count(n) > 1})}")
+    if workers > 1:
+        for f in fams:
+            try:
+                pickle.dumps(f)
+            except Exception as e:   # a lambda or a local function: not importable in a worker
+                raise ValueError(f"family {f.name!r}: its curve cannot be sent to worker processes ({e}); define "
+                                 f"it at module level or use workers=1") from None
+    return fams
+
+
+def run_synthetic(families: Iterable[str | Family] | None = None, strategies: Iterable[str] | None = None,
                   seeds: Iterable[int] = range(10), methods: Sequence[str] = METHODS,
                   settings: Settings | None = None, *, num_problems: int = 200, num_samples: int = 16,
                   num_checkpoints: int = 30, population: int = 1000, spacing: str = "even", workers: int = 1,
                   progress: bool = False) -> list[Outcome]:
     """Outcomes of ``methods`` on every (family, strategy, seed); ``families`` None: the core families
     (:data:`~ttc_fast.decision_bench.families.CORE_FAMILIES`, the stress and held-out families left out); sizes and
-    ``spacing`` (of the checkpoints) as in :func:`~ttc_fast.decision_bench.families.make_run`."""
+    ``spacing`` (of the checkpoints) as in :func:`~ttc_fast.decision_bench.families.make_run`; a family by name,
+    as a :class:`~ttc_fast.decision_bench.families.Family` or as ``"file.py:attr"``. ``workers`` > 1: processes
+    started by a fork server (not forked from this one, whose OpenMP threads would hang them), so a script that
+    calls this needs the ``if __name__ == "__main__":`` guard."""
     settings = settings or Settings()
-    fams = list(CORE_FAMILIES if families is None else families)
+    fams = _families(families, workers)
     strats = list(STRATEGIES if strategies is None else strategies)
-    for f in fams:
-        if f not in FAMILIES:
-            raise ValueError(f"unknown family {f!r}; accepted: {', '.join(FAMILIES)}")
     for s in strats:
         if s not in STRATEGIES:
             raise ValueError(f"unknown strategy {s!r}; accepted: {', '.join(STRATEGIES)}")
@@ -400,7 +422,7 @@ def projection_calibration(sources: Iterable[str] | None = None, levels: Sequenc
     return _rows(per, count, levels)
 
 
-def _calibration_job(args: tuple[str, str, int, dict[str, Any], tuple[float, ...], float, float | None, bool]
+def _calibration_job(args: tuple[Family, str, int, dict[str, Any], tuple[float, ...], float, float | None, bool]
                      ) -> list[tuple[str, list[list[bool]]]]:
     family, strategy, seed, sizes, levels, start, step_hazard, calibrate = args
     run = make_run(family, strategy, seed, **sizes)
@@ -408,10 +430,10 @@ def _calibration_job(args: tuple[str, str, int, dict[str, Any], tuple[float, ...
     for i in range(run.xs.size):
         c = run.evaluate(i)["correct"].mean(axis=1)          # per-problem single-sample accuracy
         y[i], s[i] = c.mean(), c.std(ddof=1) / math.sqrt(c.size)
-    return [(family, _coverage(run.xs, y, s, run.target, levels, start, step_hazard, calibrate))]
+    return [(run.family, _coverage(run.xs, y, s, run.target, levels, start, step_hazard, calibrate))]
 
 
-def synthetic_calibration(families: Iterable[str] | None = None, seeds: Iterable[int] = range(10),
+def synthetic_calibration(families: Iterable[str | Family] | None = None, seeds: Iterable[int] = range(10),
                           levels: Sequence[float] = (0.8, 0.9, 0.95), *, strategy: str = "maj",
                           start: float = 1 / 3, step_hazard: float | None = None, calibrate: bool = True,
                           num_problems: int = 200, num_samples: int = 16, num_checkpoints: int = 30,
@@ -420,10 +442,7 @@ def synthetic_calibration(families: Iterable[str] | None = None, seeds: Iterable
     """:func:`projection_calibration` on synthetic runs: the truth is the full run's single-sample accuracy on
     the population (what the stop rule compares with), the projection is fed the evaluation's single-sample
     accuracy and its stderr over problems. One row per family (``curves`` = runs) and a pooled row ``"all"``."""
-    fams = list(CORE_FAMILIES if families is None else families)
-    for f in fams:
-        if f not in FAMILIES:
-            raise ValueError(f"unknown family {f!r}; accepted: {', '.join(FAMILIES)}")
+    fams = _families(families, workers)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; accepted: {', '.join(STRATEGIES)}")
     sizes = dict(num_problems=num_problems, num_samples=num_samples, num_checkpoints=num_checkpoints,
