@@ -285,6 +285,47 @@ def test_select_accepts_update_shaped_records():
         select(42, budget_flops=BUDGET)
 
 
+def test_select_reads_a_learning_curve_csv(tmp_path, capsys):
+    # a wide CSV (pass@1, pass@8 with their stderr, a second run beside it) decides as TTCEarlyStopping fed the
+    # same numbers by hand; tokens convert with the model spec; what cannot be meant is refused
+    import csv
+    from ttc_fast.cli import main
+    from ttc_fast.flops import ModelSpec, training_flops
+    spec = ModelSpec.preset("tinyllama")
+    p1 = 0.5 * -np.expm1(-np.arange(1, 13) / 3.0)
+    p8 = 1 - (1 - p1) ** 4
+    path = tmp_path / "runs.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["run", "step", "tokens", "pass@1", "pass@1_stderr", "pass@8", "pass@8_stderr"])
+        for i in range(12):
+            for run, scale in (("a", 1.0), ("b", 0.8)):
+                w.writerow([run, 100 * (i + 1), 1e9 * (i + 1), scale * p1[i], 0.015, scale * p8[i], 0.012])
+    budget = 2e10
+    got = select(str(path), budget_tokens=budget, spec=spec, strategy="pass", curve="a/pass", progress=False)
+    st = TTCEarlyStopping(float(training_flops(spec, budget)), strategy="pass", spec=spec)
+    for i in range(12):
+        want = st.update(step=100 * (i + 1), train_flops=float(training_flops(spec, 1e9 * (i + 1))),
+                         accuracy={1: p1[i], 8: p8[i]}, accuracy_stderr={1: 0.015, 8: 0.012})
+        if want.should_stop:
+            break
+    assert want.should_stop and got.should_stop
+    _same_decision(got, want)
+    assert main(["select", str(path), "--budget-tokens", str(budget), "--shape", "tinyllama", "--strategy", "pass",
+                 "--curve", "a/pass", "--no-progress"]) == 0
+    assert f"decision: STOP at step {got.step}" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="holds 2 curves; name one .*a/pass, b/pass"):
+        select(str(path), budget_tokens=budget, spec=spec)
+    with pytest.raises(ValueError, match="no curve 'c/pass'"):
+        select(str(path), budget_tokens=budget, spec=spec, curve="c/pass")
+    steps_only = tmp_path / "steps.csv"
+    steps_only.write_text("step,acc,stderr\n1,0.3,0.01\n2,0.4,0.01\n")
+    with pytest.raises(ValueError, match="'flops' or 'tokens' column; this file measures it in 'step'"):
+        select(str(steps_only), budget_flops=BUDGET)
+    with pytest.raises(ValueError, match="for a learning-curve CSV"):
+        select([{"step": 1, "train_flops": 1e9, "accuracy": {"pass": {"1": 0.1}}}], budget_flops=BUDGET, curve="a")
+
+
 @pytest.mark.parametrize("bad,match", [
     (dict(accuracy={"pass": {"1": 1.5}}), r"in \[0, 1\]"),
     (dict(accuracy={"pass": {"1.5": 0.2}}), "K must be an integer"),

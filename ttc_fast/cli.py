@@ -191,8 +191,14 @@ def _add_select_parser(sub) -> None:
         "select", help="TTC-aware early stopping over an eval log: which checkpoint and K to deploy",
         description="Replays the TTC-aware early-stopping rule over LOG.jsonl (one record per checkpoint: step, "
                     "train_flops or train_tokens, per-problem answers/correct/scores or precomputed accuracy) "
-                    "and prints the decision; --report DIR also writes summary.md, decision.json and figures.")
-    p.add_argument("log", help="eval log, JSON lines")
+                    "and prints the decision; --report DIR also writes summary.md, decision.json and figures. "
+                    "LOG may also be a learning-curve CSV (accuracy per K and checkpoint, with a flops or "
+                    "tokens column; docs/selector.md, 'Replaying your own runs'): --curve names one of its "
+                    "curves.")
+    p.add_argument("log", help="eval log (JSON lines) or learning-curve CSV (.csv)")
+    p.add_argument("--curve", default=None, help="the curve of a learning-curve CSV that holds several")
+    p.add_argument("--default-n", type=int, default=None, metavar="N",
+                   help="learning-curve CSV rows without stderr, n or a known task: binomial stderr at N problems")
     budget = p.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget-tokens", type=float, help="training tokens of the full run (needs --config/--shape)")
     budget.add_argument("--budget-flops", type=float, help="training FLOPs of the full run")
@@ -238,7 +244,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         raise ValueError("--prompt and --gen go together")
     if args.prompt is not None and spec is None:
         raise ValueError("--prompt/--gen need --config or --shape")
-    if args.prompt is None:
+    if args.prompt is None and not args.log.lower().endswith(".csv"):
         measured = _measured_lengths(args.log)
         if measured is not None:
             prompt_len, gen_len, count, checkpoint = measured
@@ -263,7 +269,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         patience_mode=args.patience_mode, calibrate=args.calibrate,
         **({} if args.step_hazard is None else {"step_hazard": args.step_hazard}),
         prompt_len=args.prompt, gen_len=args.gen,
-        expected_queries=args.expected_queries, progress=args.progress, return_stopper=True)
+        expected_queries=args.expected_queries, progress=args.progress, return_stopper=True, curve=args.curve,
+        default_n=args.default_n)
     hist = stopper.history
     rows = []
     for e in hist[-20:]:

@@ -52,7 +52,9 @@ TASK_SIZES = {
 @dataclass(frozen=True)
 class RealCurve:
     """One real curve: ``xs`` float64 ``(C,)`` in (0, 1], ascending, ``xs[-1] == 1``; ``table`` maps K to
-    float64 ``(C,)`` accuracies, ``stderr`` K to ``(C,)``; ``steps`` int64 ``(C,)``."""
+    float64 ``(C,)`` accuracies, ``stderr`` K to ``(C,)``; ``steps`` int64 ``(C,)``; ``compute`` float64
+    ``(C,)`` the checkpoints' compute as the file gives it, in ``compute_column`` (flops, tokens, samples_seen or
+    step; None for curves not read from a file)."""
 
     source: str
     name: str
@@ -61,6 +63,8 @@ class RealCurve:
     table: dict[int, np.ndarray]
     stderr: dict[int, np.ndarray]
     stderr_from_source: bool
+    compute: np.ndarray | None = None
+    compute_column: str = ""
 
     @property
     def ks(self) -> list[int]:
@@ -156,8 +160,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     one (curve, checkpoint, K), a row without any stderr, or a file in which no curve is left.
     """
     path = os.fspath(path)
-    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
-        raise ValueError(f"min_points must be an int >= 3, got {min_points!r}")
+    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 1:
+        raise ValueError(f"min_points must be an int >= 1, got {min_points!r}")
     if default_n is not None and (isinstance(default_n, bool) or not isinstance(default_n, int) or default_n < 1):
         raise ValueError(f"default_n must be None or an int >= 1, got {default_n!r}")
     with open(path, newline="", encoding="utf-8") as f:
@@ -259,13 +263,13 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
                     se[k][i] = _binomial_se(np.array([v]), int(size))[0]
                 else:
                     raise ValueError(f"{path}, line {line}: needs a stderr, or n (evaluation problems, >= 1) for a "
-                                     f"binomial one (or a task of TASK_SIZES, or default_n: bench-decision "
+                                     f"binomial one (or a task of TASK_SIZES, or default_n: the CLI's "
                                      f"--default-n)")
         at = [row_at[by_k[1][c][3]] for c in xs]       # the step column of the K = 1 rows, else 1, 2, ...
         steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
                  else np.array([int(float(r.get("step") or i + 1)) for i, r in enumerate(at)], dtype=np.int64))
         given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
-        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given))
+        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given, x, compute))
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
     if progress and warn:
         warnings.warn(f"{path}: read {progress} as training progress (rising with {compute} within every curve), "

@@ -17,13 +17,19 @@ from ttc_fast.selector.types import Decision, Reason
 
 def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops: float | None = None,
            budget_tokens: float | None = None, progress: bool | None = None, return_stopper: bool = False,
+           curve: str | None = None, default_n: int | None = None,
            **kwargs: Any) -> Decision | tuple[Decision, TTCEarlyStopping]:
     """Runs :class:`TTCEarlyStopping` over an eval log and returns the checkpoint to deploy.
 
     ``log``: a JSONL path, or the records in memory, processed in the given order, in either shape:
     eval-log records (``{"step", "train_flops" | "train_tokens", "problems": [...]}`` or ``"accuracy"``,
     docs/formats.md), or records shaped like :meth:`TTCEarlyStopping.update`'s arguments
-    (``{"step", "train_flops" | "train_tokens", "correct", "answers", "scores"}`` with (P, N) arrays). The budget is ``budget_flops``, or ``budget_tokens`` converted with ``spec`` (kwargs; Kaplan 6N·D
+    (``{"step", "train_flops" | "train_tokens", "correct", "answers", "scores"}`` with (P, N) arrays); or a
+    learning-curve CSV (a path ending in ``.csv``: the accuracy at each K per checkpoint, read by
+    :func:`ttc_fast.decision_bench.load_curve_file`, long or wide, with a ``flops`` or ``tokens`` column;
+    ``curve`` names the curve when the file holds several, ``default_n`` the evaluation size for a binomial
+    stderr where the file gives neither a stderr nor an ``n``). The budget is ``budget_flops``, or ``budget_tokens``
+    converted with ``spec`` (kwargs; Kaplan 6N·D
     unless ``convention``/``seq_len`` say otherwise; also converts records that give ``train_tokens`` only).
     Other keyword arguments go to :class:`TTCEarlyStopping` (not ``journal``). If a checkpoint triggers the stop,
     that decision is returned (later records are not read). Otherwise the run went to its end: the decision of
@@ -34,7 +40,7 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
     if "journal" in kwargs:
         raise TypeError("select() takes no journal (it replays a complete log); use TTCEarlyStopping")
     seq_len = kwargs.pop("seq_len", None)
-    records = _records(log)
+    records = _records(log, curve, default_n)
     spec = kwargs.get("spec")
     convention = kwargs.get("convention", "kaplan")
 
@@ -103,12 +109,41 @@ def _end_of_run(stopper: TTCEarlyStopping, decision: Decision) -> Decision:
                                reason_code=Reason.END_OF_RUN.value, **fields)
 
 
+def _curve_records(path: str, curve: str | None, default_n: int | None) -> list[dict[str, Any]]:
+    """The checkpoints of one curve of a learning-curve CSV as ``accuracy`` records (K -> value, stderr)."""
+    from ttc_fast.decision_bench.real import load_curve_file
+    curves = load_curve_file(path, min_points=1, default_n=default_n)
+    names = [c.name for c in curves]
+    if curve is None and len(curves) > 1:
+        raise ValueError(f"{path} holds {len(curves)} curves; name one (curve=, CLI --curve): "
+                         f"{', '.join(names[:10])}{' ...' if len(names) > 10 else ''}")
+    if curve is not None and curve not in names:
+        raise ValueError(f"{path}: no curve {curve!r}; it has {', '.join(names[:10])}"
+                         f"{' ...' if len(names) > 10 else ''}")
+    c = curves[0] if curve is None else curves[names.index(curve)]
+    if c.compute_column not in ("flops", "tokens"):
+        raise ValueError(f"{path}: selecting needs the checkpoints' training compute in a 'flops' or 'tokens' "
+                         f"column; this file measures it in {c.compute_column!r}")
+    assert c.compute is not None
+    field = "train_flops" if c.compute_column == "flops" else "train_tokens"
+    out = []
+    for i in range(c.xs.size):
+        acc, se = c.accuracy(i)
+        out.append({"step": int(c.steps[i]), "train_flops": None, "train_tokens": None, field: float(c.compute[i]),
+                    "accuracy": acc, "accuracy_stderr": se, "_where": f"{path} ({c.name}, step {c.steps[i]})"})
+    return out
+
+
 _UPDATE_KEYS = {"step", "train_flops", "train_tokens", "answers", "correct", "scores", "accuracy",
                 "accuracy_stderr"}
 
 
-def _records(log: Any) -> list[dict[str, Any]]:
-    """Normalised records of either accepted shape (see :func:`select`)."""
+def _records(log: Any, curve: str | None = None, default_n: int | None = None) -> list[dict[str, Any]]:
+    """Normalised records of any accepted shape (see :func:`select`)."""
+    if isinstance(log, (str, os.PathLike)) and os.fspath(log).lower().endswith(".csv"):
+        return _curve_records(os.fspath(log), curve, default_n)
+    if curve is not None or default_n is not None:
+        raise ValueError("curve= and default_n= are for a learning-curve CSV; log is not one (a .csv path)")
     if isinstance(log, (str, os.PathLike)):
         return read_eval_log(log)
     if isinstance(log, Mapping) or not isinstance(log, Iterable):
