@@ -311,9 +311,13 @@ def test_select_reads_a_learning_curve_csv(tmp_path, capsys):
             break
     assert want.should_stop and got.should_stop
     _same_decision(got, want)
-    assert main(["select", str(path), "--budget-tokens", str(budget), "--shape", "tinyllama", "--strategy", "pass",
-                 "--curve", "a/pass", "--no-progress"]) == 0
-    assert f"decision: STOP at step {got.step}" in capsys.readouterr().out
+    _same_decision(select(str(path), budget_tokens=budget, spec=spec, curve="a/pass", progress=False), want)
+    assert main(["select", str(path), "--budget-tokens", str(budget), "--shape", "tinyllama", "--curve", "a/pass",
+                 "--no-progress"]) == 0                       # the strategy from the metric's name (pass@K)
+    out = capsys.readouterr().out
+    assert f"decision: STOP at step {got.step}" in out and "pass@K" in out
+    with pytest.raises(ValueError, match="strategy='maj', but the curve's values are pass@K"):
+        select(str(path), budget_tokens=budget, spec=spec, curve="a/pass", strategy="maj")
     with pytest.raises(ValueError, match="holds 2 curves; name one .*a/pass, b/pass"):
         select(str(path), budget_tokens=budget, spec=spec)
     with pytest.raises(ValueError, match="no curve 'c/pass'"):

@@ -203,8 +203,8 @@ def _add_select_parser(sub) -> None:
     budget.add_argument("--budget-tokens", type=float, help="training tokens of the full run (needs --config/--shape)")
     budget.add_argument("--budget-flops", type=float, help="training FLOPs of the full run")
     _add_model_args(p, required=False)
-    p.add_argument("--strategy", default="maj", choices=["maj", "pass", "bok", "wmaj"],
-                   help="TTC strategy (default maj: majority vote)")
+    p.add_argument("--strategy", default=None, choices=["maj", "pass", "bok", "wmaj"],
+                   help="TTC strategy (default maj: majority vote; a curve CSV's pass@K/maj@K columns say it)")
     p.add_argument("--method", default="exact", choices=["exact", "sigmoid"],
                    help="exact TTC curve with confidence (default) or the paper's sigmoid over K=1,2,4")
     p.add_argument("--patience", type=int, default=3,

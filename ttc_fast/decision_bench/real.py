@@ -54,7 +54,7 @@ class RealCurve:
     """One real curve: ``xs`` float64 ``(C,)`` in (0, 1], ascending, ``xs[-1] == 1``; ``table`` maps K to
     float64 ``(C,)`` accuracies, ``stderr`` K to ``(C,)``; ``steps`` int64 ``(C,)``; ``compute`` float64
     ``(C,)`` the checkpoints' compute as the file gives it, in ``compute_column`` (flops, tokens, samples_seen or
-    step; None for curves not read from a file)."""
+    step; None for curves not read from a file); ``metric`` its metric without the '@K' ('pass', 'acc')."""
 
     source: str
     name: str
@@ -65,6 +65,7 @@ class RealCurve:
     stderr_from_source: bool
     compute: np.ndarray | None = None
     compute_column: str = ""
+    metric: str = ""          # the metric's name without its '@K' ('pass', 'acc'), where the file names one
 
     @property
     def ks(self) -> list[int]:
@@ -269,7 +270,7 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
                  else np.array([int(float(r.get("step") or i + 1)) for i, r in enumerate(at)], dtype=np.int64))
         given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
-        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given, x, compute))
+        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given, x, compute, metric_of[(src, name)]))
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
     if progress and warn:
         warnings.warn(f"{path}: read {progress} as training progress (rising with {compute} within every curve), "

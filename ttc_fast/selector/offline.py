@@ -28,7 +28,8 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
     learning-curve CSV (a path ending in ``.csv``: the accuracy at each K per checkpoint, read by
     :func:`ttc_fast.decision_bench.load_curve_file`, long or wide, with a ``flops`` or ``tokens`` column;
     ``curve`` names the curve when the file holds several, ``default_n`` the evaluation size for a binomial
-    stderr where the file gives neither a stderr nor an ``n``). The budget is ``budget_flops``, or ``budget_tokens``
+    stderr where the file gives neither a stderr nor an ``n``; a metric named ``pass@K``, ``maj@K``, ``bok@K``
+    or ``wmaj@K`` sets the strategy, and a different ``strategy`` is refused). The budget is ``budget_flops``, or ``budget_tokens``
     converted with ``spec`` (kwargs; Kaplan 6N·D
     unless ``convention``/``seq_len`` say otherwise; also converts records that give ``train_tokens`` only).
     Other keyword arguments go to :class:`TTCEarlyStopping` (not ``journal``). If a checkpoint triggers the stop,
@@ -41,6 +42,15 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
         raise TypeError("select() takes no journal (it replays a complete log); use TTCEarlyStopping")
     seq_len = kwargs.pop("seq_len", None)
     records = _records(log, curve, default_n)
+    named = records[0].get("_strategy")           # a curve CSV's metric: pass@K, maj@K, bok@K, wmaj@K
+    if named is not None:
+        if kwargs.get("strategy") is None:
+            kwargs["strategy"] = named
+        elif kwargs["strategy"] != named:
+            raise ValueError(f"strategy={kwargs['strategy']!r}, but the curve's values are {named}@K "
+                             f"({records[0]['_where']}); leave strategy out or give {named!r}")
+    elif kwargs.get("strategy", "") is None:
+        del kwargs["strategy"]
     spec = kwargs.get("spec")
     convention = kwargs.get("convention", "kaplan")
 
@@ -126,11 +136,13 @@ def _curve_records(path: str, curve: str | None, default_n: int | None) -> list[
                          f"column; this file measures it in {c.compute_column!r}")
     assert c.compute is not None
     field = "train_flops" if c.compute_column == "flops" else "train_tokens"
+    strategy = c.metric if c.metric in ("pass", "maj", "bok", "wmaj") else None
     out = []
     for i in range(c.xs.size):
         acc, se = c.accuracy(i)
         out.append({"step": int(c.steps[i]), "train_flops": None, "train_tokens": None, field: float(c.compute[i]),
-                    "accuracy": acc, "accuracy_stderr": se, "_where": f"{path} ({c.name}, step {c.steps[i]})"})
+                    "accuracy": acc, "accuracy_stderr": se, "_where": f"{path} ({c.name}, step {c.steps[i]})",
+                    "_strategy": strategy})
     return out
 
 
