@@ -57,7 +57,11 @@ set's own luck is part of what a selector must be robust to. Exact per-problem m
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import math
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -398,10 +402,6 @@ def resolve_family(family: str | Family) -> Family:
 
 
 def _import_family(spec: str) -> Family:
-    import importlib
-    import importlib.util
-    import os
-    import sys
     where, _, attr = spec.rpartition(":")
     try:
         if where.endswith(".py"):
