@@ -12,7 +12,7 @@ import numpy as np
 
 from ttc_fast.evallog import read_eval_log
 from ttc_fast.selector.rule import TTCEarlyStopping
-from ttc_fast.selector.types import Decision, Reason
+from ttc_fast.selector.types import STRATEGIES, Decision, Reason
 
 
 def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops: float | None = None,
@@ -29,9 +29,9 @@ def select(log: str | os.PathLike | Iterable[Mapping[str, Any]], *, budget_flops
     :func:`ttc_fast.decision_bench.load_curve_file`, long or wide, with a ``flops`` or ``tokens`` column;
     ``curve`` names the curve when the file holds several, ``default_n`` the evaluation size for a binomial
     stderr where the file gives neither a stderr nor an ``n``; a metric named ``pass@K``, ``maj@K``, ``bok@K``
-    or ``wmaj@K`` sets the strategy, and a different ``strategy`` is refused). The budget is ``budget_flops``, or ``budget_tokens``
-    converted with ``spec`` (kwargs; Kaplan 6N·D
-    unless ``convention``/``seq_len`` say otherwise; also converts records that give ``train_tokens`` only).
+    or ``wmaj@K`` sets the strategy, and a different ``strategy`` is refused). The budget is ``budget_flops``, or
+    ``budget_tokens`` converted with ``spec`` (kwargs; Kaplan 6N·D unless ``convention``/``seq_len`` say
+    otherwise; also converts records that give ``train_tokens`` only).
     Other keyword arguments go to :class:`TTCEarlyStopping` (not ``journal``). If a checkpoint triggers the stop,
     that decision is returned (later records are not read). Otherwise the run went to its end: the decision of
     the last checkpoint, with ``should_stop=False`` and ``k`` = the smallest K that reaches the projected accuracy
@@ -124,19 +124,18 @@ def _curve_records(path: str, curve: str | None, default_n: int | None) -> list[
     from ttc_fast.decision_bench.real import load_curve_file
     curves = load_curve_file(path, min_points=1, default_n=default_n)
     names = [c.name for c in curves]
+    listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
     if curve is None and len(curves) > 1:
-        raise ValueError(f"{path} holds {len(curves)} curves; name one (curve=, CLI --curve): "
-                         f"{', '.join(names[:10])}{' ...' if len(names) > 10 else ''}")
+        raise ValueError(f"{path} holds {len(curves)} curves; name one (curve=, CLI --curve): {listed}")
     if curve is not None and curve not in names:
-        raise ValueError(f"{path}: no curve {curve!r}; it has {', '.join(names[:10])}"
-                         f"{' ...' if len(names) > 10 else ''}")
+        raise ValueError(f"{path}: no curve {curve!r}; it has {listed}")
     c = curves[0] if curve is None else curves[names.index(curve)]
     if c.compute_column not in ("flops", "tokens"):
         raise ValueError(f"{path}: selecting needs the checkpoints' training compute in a 'flops' or 'tokens' "
                          f"column; this file measures it in {c.compute_column!r}")
     assert c.compute is not None
     field = "train_flops" if c.compute_column == "flops" else "train_tokens"
-    strategy = c.metric if c.metric in ("pass", "maj", "bok", "wmaj") else None
+    strategy = c.metric if c.metric in STRATEGIES else None
     out = []
     for i in range(c.xs.size):
         acc, se = c.accuracy(i)
