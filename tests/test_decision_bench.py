@@ -210,6 +210,35 @@ def test_curve_file_reads_a_wide_table(tmp_path):
             load_curve_file(_write_csv(tmp_path / "bad.csv", h, [[1] + [0.5] * (len(h) - 1)]))
 
 
+def test_curve_file_reads_the_columns_trainers_log(tmp_path):
+    # a Hugging Face Trainer-style log: epoch, global_step, num_input_tokens_seen and metrics named 'x_at_K',
+    # wide; the tokens are the compute (epoch and step are not ids), the steps from global_step
+    head = ["epoch", "global_step", "num_input_tokens_seen", "eval_pass_at_1", "eval_pass_at_8", "n"]
+    rows = [[0.25 * s, 50 * s, 4096 * s, 0.1 + 0.02 * s, 0.3 + 0.03 * s, 400] for s in range(1, 9)]
+    (c,) = load_curve_file(_write_csv(tmp_path / "hf.csv", head, rows))
+    assert c.name == "eval_pass" and c.metric == "eval_pass" and c.ks == [1, 8] and c.compute_column == "tokens"
+    np.testing.assert_array_equal(c.steps, 50 * np.arange(1, 9))
+    np.testing.assert_array_equal(c.compute, 4096.0 * np.arange(1, 9))
+    np.testing.assert_allclose(c.table[8], 0.3 + 0.03 * np.arange(1, 9))
+    # long, the compute in epochs only, the metric's K in its name
+    rows = [["run", e, f"maj_at_{k}", 0.2 + 0.05 * e + 0.1 * (k > 1), 300] for e in range(1, 8) for k in (1, 4)]
+    (c,) = load_curve_file(_write_csv(tmp_path / "ep.csv", ["run", "epoch", "metric", "value", "n"], rows))
+    assert c.name == "run/maj" and c.ks == [1, 4] and c.compute_column == "epoch"
+    np.testing.assert_array_equal(c.steps, np.arange(1, 8))
+    np.testing.assert_allclose(c.xs, np.arange(1, 8) / 7)
+    # our own records' names for the compute: train_flops before train_tokens, whatever the column order
+    rows = [[1e3 * s, 1e18 * s, 0.4 + 0.01 * s, 0.01] for s in range(1, 7)]
+    (c,) = load_curve_file(_write_csv(tmp_path / "own.csv", ["train_tokens", "train_flops", "value", "stderr"], rows))
+    assert c.compute_column == "flops" and c.compute[-1] == 6e18
+    # a percentage is refused with the reason (no metric column), or skipped saying why (with one)
+    pct = [["r", s, 40.0 + s, 0.01] for s in range(1, 7)]
+    with pytest.raises(ValueError, match=r"line 2: value must be an accuracy in \[0, 1\], got '41.0' \(a percentage"):
+        load_curve_file(_write_csv(tmp_path / "pct.csv", ["curve", "step", "value", "stderr"], pct))
+    with pytest.raises(ValueError, match=r"1 curves with values outside \[0, 1\] \(percentages\? give accuracies"):
+        load_curve_file(_write_csv(tmp_path / "pctm.csv", ["curve", "step", "value", "stderr", "metric"],
+                                   [r + ["acc"] for r in pct]))
+
+
 def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
     good = [["r", i, 0.1 + 0.01 * i, 0.01] for i in range(1, 7)]
     head = ["curve", "tokens", "value", "stderr"]

@@ -899,7 +899,7 @@ def _add_bench_decision_parser(sub) -> None:
                    "tinyllama, rlx; default all; 'none' for none)")
     p.add_argument("--curves", action="append", default=[], metavar="CSV",
                    help="also replay your own learning curves from this CSV (repeatable; long: value, one of "
-                   "flops/tokens/samples_seen/step, and optional k, stderr or n, source, curve; or wide: a "
+                   "flops/tokens/samples_seen/step/epoch, and optional k, stderr or n, source, curve; or wide: a "
                    "column per metric, pass@1, pass@8, ...; docs/selector.md has the format)")
     p.add_argument("--default-n", type=int, default=None, metavar="N",
                    help="--curves rows without stderr, n or a known task: binomial stderr at N problems")

@@ -53,8 +53,9 @@ TASK_SIZES = {
 class RealCurve:
     """One real curve: ``xs`` float64 ``(C,)`` in (0, 1], ascending, ``xs[-1] == 1``; ``table`` maps K to
     float64 ``(C,)`` accuracies, ``stderr`` K to ``(C,)``; ``steps`` int64 ``(C,)``; ``compute`` float64
-    ``(C,)`` the checkpoints' compute as the file gives it, in ``compute_column`` (flops, tokens, samples_seen or
-    step; None for curves not read from a file); ``metric`` its metric without the '@K' ('pass', 'acc')."""
+    ``(C,)`` the checkpoints' compute as the file gives it, in ``compute_column`` (its kind: flops, tokens,
+    samples_seen, step or epoch, whatever the column's name; None for curves not read from a file); ``metric``
+    its metric without the '@K' ('pass', 'acc')."""
 
     source: str
     name: str
@@ -111,12 +112,23 @@ def load_real_curves(sources: tuple[str, ...] | list[str] | None = None, *, min_
 
 # ---- your own curves: one CSV, one row per (curve, checkpoint, K), or per (curve, checkpoint) wide -------------
 _VALUE_COLS = ("value", "accuracy")
-_COMPUTE_COLS = ("flops", "tokens", "samples_seen", "step")   # the first present is the compute axis
+# the compute axis: the first kind with a column present, under its own name or one that trainers log it as
+# (Hugging Face's Trainer, Megatron, wandb); the curve's compute_column is the kind
+_COMPUTE_ALIASES = {
+    "flops": ("flops", "train_flops"),
+    "tokens": ("tokens", "train_tokens", "tokens_seen", "num_input_tokens_seen"),
+    "samples_seen": ("samples_seen", "consumed_samples"),
+    "step": ("step", "global_step", "trainer/global_step", "iteration"),
+    "epoch": ("epoch",),
+}
 CURVE_FILE_COLUMNS = {
-    "value": "accuracy in [0, 1] (or the column 'accuracy')",
-    "flops | tokens | samples_seen | step": "training compute of the checkpoint (the first of these present is "
-                                           "used; normalised by the curve's last checkpoint)",
-    "k": "samples per query of the value (optional: else the K of a metric named like 'pass@8', else 1)",
+    "value": "accuracy in [0, 1] (or the column 'accuracy'; a percentage is refused, not rescaled)",
+    "flops | tokens | samples_seen | step | epoch":
+        "training compute of the checkpoint (the first of these present is used; normalised by the curve's "
+        "last checkpoint; also read under the names trainers log: "
+        + "; ".join(f"{k}: {', '.join(v[1:])}" for k, v in _COMPUTE_ALIASES.items() if len(v) > 1) + ")",
+    "k": "samples per query of the value (optional: else the K of a metric named like 'pass@8' or 'pass_at_8', "
+         "else 1)",
     "stderr": "standard error of the value (optional: else the binomial one at 'n', or at the size of a "
               "known 'task' (TASK_SIZES))",
     "n": "evaluation problems, for a binomial stderr where 'stderr' is empty",
@@ -125,8 +137,9 @@ CURVE_FILE_COLUMNS = {
              "'source_*' are provenance, and numeric columns rising with the compute within every curve are "
              "progress, not identity)",
 }
-_KNOWN = {"value", "accuracy", "flops", "tokens", "samples_seen", "step", "k", "stderr", "n", "source", "curve"}
-_AT_K = re.compile(r"^(.*)@(\d+)$")
+_ALL_COMPUTE = tuple(a for names in _COMPUTE_ALIASES.values() for a in names)
+_KNOWN = {"value", "accuracy", "k", "stderr", "n", "source", "curve", *_ALL_COMPUTE}
+_AT_K = re.compile(r"^(.*?)(?:@|_at_)(\d+)$")     # 'pass@8', 'maj_at_16': the metric and its K
 # metrics that are not accuracies (a curve of one is skipped unless ``metrics`` names it)
 NON_ACCURACY_METRICS = frozenset({"ppl", "perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte",
                                   "loss", "pearson", "spearman", "mcc", "bleu", "bleurt", "rouge", "chrf", "ter"})
@@ -173,14 +186,14 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         raise ValueError(f"{path}: no rows (a header and one row per curve, checkpoint and K)")
     lines = list(range(2, len(rows) + 2))             # the file's line of each row
     value = next((c for c in _VALUE_COLS if c in cols), None)
-    compute = next((c for c in _COMPUTE_COLS if c in cols), None)
+    kind, compute = next(((k, a) for k, names in _COMPUTE_ALIASES.items() for a in names if a in cols), ("", None))
     if value is None and compute is not None and any(_AT_K.match(c) or c in _METRICS for c in cols):
         cols, rows, lines = _melt(path, cols, rows)
         value = "value"
     if value is None or compute is None:
         raise ValueError(f"{path}: needs a value column ({' or '.join(_VALUE_COLS)}) or metric columns ('pass@8', "
                          f"'acc', ...; one row per checkpoint) and a compute column (one of "
-                         f"{', '.join(_COMPUTE_COLS)}); has {cols}")
+                         f"{', '.join(_ALL_COMPUTE)}); has {cols}")
     ident = [c for c in cols if c not in _KNOWN and not c.startswith("source_")] if key is None else list(key)
     missing = [c for c in ident if c not in cols]
     if missing:
@@ -218,7 +231,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         if k < 1:
             raise ValueError(f"{where}: k must be >= 1, got {k}")
         if not math.isfinite(v) or (not has_metric and not 0.0 <= v <= 1.0):
-            raise ValueError(f"{where}: {value} must be an accuracy in [0, 1], got {r[value]!r}")
+            raise ValueError(f"{where}: {value} must be an accuracy in [0, 1], got {r[value]!r}"
+                             + (" (a percentage? give it as a fraction)" if 1.0 < v <= 100.0 else ""))
         if not (math.isfinite(c) and c > 0):
             raise ValueError(f"{where}: {compute} must be > 0, got {r[compute]!r}")
         if se < 0:
@@ -243,7 +257,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
             skipped["curves of a metric that is not an accuracy"] += 1
             continue
         if any(not 0.0 <= t[0] <= 1.0 for t in values):
-            skipped["curves with values outside [0, 1] (not an accuracy)"] += 1
+            percent = all(0.0 <= t[0] <= 100.0 for t in values)
+            skipped["curves with values outside [0, 1] (" + ("percentages? give accuracies as fractions"
+                                                             if percent else "not an accuracy") + ")"] += 1
             continue
         if 1 not in by_k:
             skipped["curves without K = 1 (single-sample) values"] += 1
@@ -267,10 +283,11 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
                                      f"binomial one (or a task of TASK_SIZES, or default_n: the CLI's "
                                      f"--default-n)")
         at = [row_at[by_k[1][c][3]] for c in xs]       # the step column of the K = 1 rows, else 1, 2, ...
-        steps = (x.astype(np.int64) if compute == "step" and np.all(x == np.round(x))
-                 else np.array([int(float(r.get("step") or i + 1)) for i, r in enumerate(at)], dtype=np.int64))
+        step_col = next((a for a in _COMPUTE_ALIASES["step"] if a in cols), "")
+        steps = (x.astype(np.int64) if kind == "step" and np.all(x == np.round(x))
+                 else np.array([int(float(r.get(step_col) or i + 1)) for i, r in enumerate(at)], dtype=np.int64))
         given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
-        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given, x, compute, metric_of[(src, name)]))
+        out.append(RealCurve(src, name, x / x[-1], steps, table, se, given, x, kind, metric_of[(src, name)]))
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
     if progress and warn:
         warnings.warn(f"{path}: read {progress} as training progress (rising with {compute} within every curve), "
