@@ -239,6 +239,36 @@ def test_curve_file_reads_the_columns_trainers_log(tmp_path):
                                    [r + ["acc"] for r in pct]))
 
 
+def test_curve_file_reads_lm_eval_names(tmp_path):
+    # lm-eval's metric names: a filter suffix ('acc,none'), the stderr as a metric of its own ('acc_stderr,none')
+    # in rows (long) or columns (wide); a bits-per-byte curve in [0, 1] is not read as an accuracy
+    rows = []
+    for s in range(1, 8):
+        rows += [["gsm8k", "exact_match,strict-match", 100 * s, 0.1 + 0.02 * s],
+                 ["gsm8k", "exact_match_stderr,strict-match", 100 * s, 0.01 + 0.001 * s],
+                 ["gsm8k", "exact_match,flexible-extract", 100 * s, 0.12 + 0.02 * s],
+                 ["gsm8k", "bits_per_byte,none", 100 * s, 0.9 - 0.01 * s]]
+    rows += [["gsm8k", "acc_stderr,none", 100, 0.01]]                          # its metric has no row
+    with pytest.warns(UserWarning) as w:
+        got = {c.name: c for c in load_curve_file(_write_csv(tmp_path / "lm.csv", ["task", "metric", "tokens",
+                                                                                 "value"], rows), default_n=500)}
+    msg = " ".join(str(x.message) for x in w)
+    assert "1 curves of a metric that is not an accuracy" in msg and "1 standard-error rows without" in msg
+    assert sorted(got) == ["gsm8k/exact_match,flexible-extract", "gsm8k/exact_match,strict-match"]
+    strict = got["gsm8k/exact_match,strict-match"]
+    assert strict.stderr_from_source and not got["gsm8k/exact_match,flexible-extract"].stderr_from_source
+    np.testing.assert_allclose(strict.stderr[1], 0.01 + 0.001 * np.arange(1, 8))
+    np.testing.assert_allclose(strict.table[1], 0.1 + 0.02 * np.arange(1, 8))
+    # wide, as lm-eval's results flatten: 'acc,none' with 'acc_stderr,none'; pass@K with a filter joins its K's
+    head = ["step", "tokens", "acc,none", "acc_stderr,none", "pass@1,create_test", "pass@4,create_test", "n"]
+    wide = [[s, 100 * s, 0.5 + 0.01 * s, 0.02, 0.2 + 0.01 * s, 0.4 + 0.01 * s, 164] for s in range(1, 8)]
+    got = {c.name: c for c in load_curve_file(_write_csv(tmp_path / "lmw.csv", head, wide))}
+    assert sorted(got) == ["acc,none", "pass,create_test"] and got["pass,create_test"].ks == [1, 4]
+    np.testing.assert_allclose(got["acc,none"].stderr[1], 0.02)
+    assert got["acc,none"].stderr_from_source and not got["pass,create_test"].stderr_from_source
+    assert [c.name for c in load_curve_file(tmp_path / "lmw.csv", metrics={"acc"}, warn=False)] == ["acc,none"]
+
+
 def test_curve_file_errors_name_the_line_and_the_column(tmp_path):
     good = [["r", i, 0.1 + 0.01 * i, 0.01] for i in range(1, 7)]
     head = ["curve", "tokens", "value", "stderr"]

@@ -152,8 +152,10 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     in the benchmark (``ttc-fast bench-decision --curves PATH``) exactly as the bundled real curves are; the
     files of ``ttc_fast/data/curves`` (model, task, n_shot, step, tokens, metric, value, stderr) read as they are.
     A file without a value column is read wide: one row per checkpoint, a column per metric (named with its K,
-    'pass@8', or one of acc, acc_norm, f1, em, f1_macro), its stderr in '<metric>_stderr' or '<metric>_se' (or
-    'stderr' beside a single metric column).
+    'pass@8' or 'pass_at_8', or one of acc, acc_norm, f1, em, f1_macro), its stderr in '<metric>_stderr' or
+    '<metric>_se' (or 'stderr' beside a single metric column). lm-eval's names read as they are: a filter suffix
+    ('acc,none', 'exact_match,strict-match') is part of the metric, and a metric's standard error given as
+    rows or columns of its own ('acc_stderr,none') is that metric's stderr.
 
     A curve is identified by the ``curve`` column, else by the ``key`` columns (default: every column that is
     not a value, compute, K, stderr, n, source or ``source_*`` column, nor a second progress column: numeric, one
@@ -187,7 +189,7 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     lines = list(range(2, len(rows) + 2))             # the file's line of each row
     value = next((c for c in _VALUE_COLS if c in cols), None)
     kind, compute = next(((k, a) for k, names in _COMPUTE_ALIASES.items() for a in names if a in cols), ("", None))
-    if value is None and compute is not None and any(_AT_K.match(c) or c in _METRICS for c in cols):
+    if value is None and compute is not None and any(_is_metric_column(c) for c in cols):
         cols, rows, lines = _melt(path, cols, rows)
         value = "value"
     if value is None or compute is None:
@@ -207,24 +209,40 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     per: dict[tuple[str, str], dict[int, dict[float, tuple[float, float, float, int]]]] = \
         defaultdict(lambda: defaultdict(dict))
     metric_of: dict[tuple[str, str], str] = {}
+    wanted = None if metrics is None else set(metrics)
+    # rows of a metric's standard error ('acc_stderr', lm-eval's 'acc_stderr,none'): the stderr of the metric's
+    # row with the same ids and compute, not a curve of their own
+    others = [c for c in ident if c != "metric"]
+    se_rows: dict[tuple, str] = {}
+    for r in rows:
+        of = _stderr_of(r.get("metric", ""))
+        if of is not None:
+            se_rows[(tuple(r.get(c, "") for c in others), of, r.get(compute, ""), r.get("k", ""))] = r.get(value, "")
+    used: set[tuple] = set()
     for line, r in zip(lines, rows):
         where = f"{path}, line {line}"
+        metric = r.get("metric", "")
+        if _stderr_of(metric) is not None:
+            continue
+        k_text = r.get("k", "")
+        se_key = (tuple(r.get(c, "") for c in others), metric, r.get(compute, ""), k_text)
+        used.add(se_key)
         if not r.get(value) or not r.get(compute):
             skipped[f"rows without a {value if not r.get(value) else compute}"] += 1
             continue
         parts = {c: r.get(c, "") for c in ident}
-        metric = r.get("metric", "")
-        m = _AT_K.match(metric)
-        if metrics is not None and metric not in metrics and not (m and m.group(1) in metrics):
+        base, sep, filt = metric.partition(",")     # lm-eval's 'acc,none', 'exact_match,strict-match'
+        m = _AT_K.match(base)
+        if wanted is not None and not {metric, base, m.group(1) if m else base} & wanted:
             skipped[f"rows of metric {metric!r}"] += 1
             continue
         if m and "metric" in parts:
-            parts["metric"] = m.group(1)
-        k_text = r.get("k", "")
+            parts["metric"] = m.group(1) + sep + filt
+        se_text = r.get("stderr") or se_rows.get(se_key, "")
         try:
             k = int(k_text) if k_text else int(m.group(2)) if m else 1
             v, c = float(r[value]), float(r[compute])
-            se = float(r["stderr"]) if r.get("stderr") else math.nan
+            se = float(se_text) if se_text else math.nan
             n = float(r["n"]) if r.get("n") else math.nan
         except ValueError as e:
             raise ValueError(f"{where}: not a number ({e})") from None
@@ -253,7 +271,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     row_at = dict(zip(lines, rows))
     for (src, name), by_k in per.items():
         values = [t for kv in by_k.values() for t in kv.values()]
-        if metric_of[(src, name)] in NON_ACCURACY_METRICS and not (metrics and metric_of[(src, name)] in metrics):
+        bare = _strip_k(metric_of[(src, name)].partition(",")[0])
+        if bare in NON_ACCURACY_METRICS and not (wanted and {metric_of[(src, name)], bare} & wanted):
             skipped["curves of a metric that is not an accuracy"] += 1
             continue
         if any(not 0.0 <= t[0] <= 1.0 for t in values):
@@ -288,6 +307,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
                  else np.array([int(float(r.get(step_col) or i + 1)) for i, r in enumerate(at)], dtype=np.int64))
         given = all(math.isfinite(by_k[k][c][1]) for k in by_k for c in xs)
         out.append(RealCurve(src, name, x / x[-1], steps, table, se, given, x, kind, metric_of[(src, name)]))
+    lone = len(set(se_rows) - used)
+    if lone:
+        skipped["standard-error rows without their metric's row"] += lone
     what = ", ".join(f"{n} {why}" for why, n in skipped.items())
     if progress and warn:
         warnings.warn(f"{path}: read {progress} as training progress (rising with {compute} within every curve), "
@@ -305,11 +327,11 @@ def _melt(path: str, cols: list[str], rows: list[dict[str, str]]) -> tuple[list[
                                                                           list[int]]:
     """A wide file (one row per checkpoint, a column per metric: 'pass@1', 'pass@8', 'acc', with its standard
     error in '<metric>_stderr' or '<metric>_se' where given) as long rows: (columns, rows, each row's line)."""
-    wide = [c for c in cols if _AT_K.match(c) or c in _METRICS]
+    wide = [c for c in cols if _is_metric_column(c)]
     if "metric" in cols:
         raise ValueError(f"{path}: metric columns {wide} and a 'metric' column without a 'value' column; give a "
                          f"value column (one row per metric) or the metrics as columns, not both")
-    ses = {m: next((m + t for t in ("_stderr", "_se") if m + t in cols), None) for m in wide}
+    ses = {m: next((se for se in _stderr_names(m) if se in cols), None) for m in wide}
     if "stderr" in cols:            # one metric column: its stderr; more: whose?
         if len(wide) > 1 or ses[wide[0]]:
             raise ValueError(f"{path}: a 'stderr' column next to metric columns {wide}: name each metric's "
@@ -327,8 +349,29 @@ def _melt(path: str, cols: list[str], rows: list[dict[str, str]]) -> tuple[list[
 
 
 def _strip_k(metric: str) -> str:
-    m = _AT_K.match(metric)
-    return m.group(1) if m else metric
+    base, sep, filt = metric.partition(",")
+    m = _AT_K.match(base)
+    return (m.group(1) if m else base) + sep + filt
+
+
+def _stderr_of(metric: str) -> str | None:
+    """The metric whose standard error a metric named like 'acc_stderr' or 'acc_stderr,none' (lm-eval) is."""
+    base, sep, filt = metric.partition(",")
+    return base[:-len("_stderr")] + sep + filt if base.endswith("_stderr") and len(base) > 7 else None
+
+
+def _stderr_names(metric: str) -> tuple[str, ...]:
+    """The columns a wide file may give ``metric``'s standard error in: 'pass@8_stderr', 'pass@8_se', and for
+    lm-eval's 'acc,none' also 'acc_stderr,none'."""
+    base, sep, filt = metric.partition(",")
+    return (metric + "_stderr", metric + "_se") + ((base + "_stderr" + sep + filt,) if sep else ())
+
+
+def _is_metric_column(col: str) -> bool:
+    """A wide file's metric column: named with its K ('pass@8', 'maj_at_16') or an accuracy metric ('acc'),
+    lm-eval's filter suffix allowed ('acc,none')."""
+    base = col.partition(",")[0]
+    return bool(_AT_K.match(base)) or base in _METRICS
 
 
 def _progress_columns(rows: list[dict[str, str]], ident: list[str], value: str, compute: str) -> list[str]:
