@@ -230,6 +230,8 @@ def test_curve_file_reads_the_columns_trainers_log(tmp_path):
     rows = [[1e3 * s, 1e18 * s, 0.4 + 0.01 * s, 0.01] for s in range(1, 7)]
     (c,) = load_curve_file(_write_csv(tmp_path / "own.csv", ["train_tokens", "train_flops", "value", "stderr"], rows))
     assert c.compute_column == "flops" and c.compute[-1] == 6e18
+    (c,) = load_curve_file(tmp_path / "own.csv", compute="train_tokens")          # named: that one, its kind
+    assert c.compute_column == "tokens" and c.compute[-1] == 6e3
     # a percentage is refused with the reason (no metric column), or skipped saying why (with one)
     pct = [["r", s, 40.0 + s, 0.01] for s in range(1, 7)]
     with pytest.raises(ValueError, match=r"line 2: value must be an accuracy in \[0, 1\], got '41.0' \(a percentage"):
@@ -457,6 +459,15 @@ def test_cli_bench_decision(capsys, tmp_path):
     assert rc == 0 and "| real | bs_arc | oracle | 25 |" in got.out
     assert "skipped 5 curves of a metric that is not an accuracy" in got.err      # lambada's perplexity
     assert main(args + ["--default-n", "0"]) == 2
+    # compute in a column of another name: named with --compute-column (its ratios are all the replay needs)
+    tb = _write_csv(tmp_path / "tb.csv", ["run", "tokens_B", "k", "value", "n"],
+                    [["a", 0.5 * i, k, min(1.0, 0.04 * i * (1 + (k > 1))), 500] for i in range(1, 13) for k in (1, 8)])
+    base = ["bench-decision", "--families", "none", "--real", "none", "--curves", str(tb), "--methods", "oracle",
+            "--no-progress"]
+    assert main(base) == 2 and "compute column" in capsys.readouterr().err
+    assert main(base + ["--compute-column", "tokens_B"]) == 0
+    assert "| real | tb | oracle | 1 |" in capsys.readouterr().out
+    assert main(base + ["--compute-column", "nope"]) == 2 and "'nope' not in the file" in capsys.readouterr().err
     assert set(FAMILIES) >= {"saturating", "jump"}
 
 

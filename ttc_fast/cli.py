@@ -903,6 +903,9 @@ def _add_bench_decision_parser(sub) -> None:
                    "column per metric, pass@1, pass@8, ...; docs/selector.md has the format)")
     p.add_argument("--default-n", type=int, default=None, metavar="N",
                    help="--curves rows without stderr, n or a known task: binomial stderr at N problems")
+    p.add_argument("--compute-column", default=None, metavar="COL",
+                   help="--curves files measure training compute in this column (e.g. tokens_B; default: the "
+                   "first of flops, tokens, samples_seen, step, epoch or a trainer's name for one)")
     p.add_argument("--methods", default="exact,sigmoid,naive,known_target,oracle",
                    help="comma-separated methods (default: all five)")
     p.add_argument("--patience", type=int, default=3, help="the rules' patience (default 3)")
@@ -947,7 +950,7 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
                                   workers=args.workers, progress=args.progress)
     sources = None if args.real == "all" else [] if args.real == "none" else _names(args.real)
     curves = (load_real_curves(sources) if sources != [] else []) + [
-        c for p in args.curves for c in load_curve_file(p, default_n=args.default_n)]
+        c for p in args.curves for c in load_curve_file(p, default_n=args.default_n, compute=args.compute_column)]
     if curves:
         outcomes += run_real(methods=methods, settings=settings, workers=args.workers, progress=args.progress,
                              curves=curves)

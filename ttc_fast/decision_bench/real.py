@@ -147,7 +147,7 @@ NON_ACCURACY_METRICS = frozenset({"ppl", "perplexity", "word_perplexity", "byte_
 
 def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Collection[str] | None = None,
                     key: Sequence[str] | None = None, source: str | None = None, default_n: int | None = None,
-                    warn: bool = True) -> list[RealCurve]:
+                    compute: str | None = None, warn: bool = True) -> list[RealCurve]:
     """Learning curves of your own runs from one long-format CSV (columns: :data:`CURVE_FILE_COLUMNS`), to replay
     in the benchmark (``ttc-fast bench-decision --curves PATH``) exactly as the bundled real curves are; the
     files of ``ttc_fast/data/curves`` (model, task, n_shot, step, tokens, metric, value, stderr) read as they are.
@@ -164,6 +164,9 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
     which every one of its K's has a value, in compute order; it needs K = 1 (the truth is its single-sample
     value at the last checkpoint). Where a row gives no stderr, the binomial one at its ``n``, else at the size
     of its ``task`` in :data:`TASK_SIZES`, else at ``default_n``.
+
+    ``compute`` names the compute column where it has another name ('tokens_B': the replay needs only its
+    ratios; ``compute_column`` is then that name, unless it is one of the names above).
 
     Skipped, and listed in one warning (``warn``): rows with an empty value or compute; rows whose metric is not
     in ``metrics`` (when given; a metric is matched as written, 'pass@8', or without its '@K', 'pass'); curves of
@@ -188,7 +191,13 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         raise ValueError(f"{path}: no rows (a header and one row per curve, checkpoint and K)")
     lines = list(range(2, len(rows) + 2))             # the file's line of each row
     value = next((c for c in _VALUE_COLS if c in cols), None)
-    kind, compute = next(((k, a) for k, names in _COMPUTE_ALIASES.items() for a in names if a in cols), ("", None))
+    if compute is not None:     # named by the caller: any column ('tokens_B'); its kind where it is an alias
+        if compute not in cols:
+            raise ValueError(f"{path}: compute column {compute!r} not in the file; has {cols}")
+        kind = next((k for k, names in _COMPUTE_ALIASES.items() if compute in names), compute)
+    else:
+        kind, compute = next(((k, a) for k, names in _COMPUTE_ALIASES.items() for a in names if a in cols),
+                             ("", None))
     if value is None and compute is not None and any(_is_metric_column(c) for c in cols):
         cols, rows, lines = _melt(path, cols, rows)
         value = "value"
@@ -196,7 +205,8 @@ def load_curve_file(path: str | os.PathLike, *, min_points: int = 6, metrics: Co
         raise ValueError(f"{path}: needs a value column ({' or '.join(_VALUE_COLS)}) or metric columns ('pass@8', "
                          f"'acc', ...; one row per checkpoint) and a compute column (one of "
                          f"{', '.join(_ALL_COMPUTE)}); has {cols}")
-    ident = [c for c in cols if c not in _KNOWN and not c.startswith("source_")] if key is None else list(key)
+    ident = ([c for c in cols if c not in _KNOWN and c != compute and not c.startswith("source_")] if key is None
+             else list(key))
     missing = [c for c in ident if c not in cols]
     if missing:
         raise ValueError(f"{path}: key column(s) {missing} not in the file; has {cols}")
