@@ -190,6 +190,25 @@ def test_version_1_journals(tmp_path):
         TTCEarlyStopping(**KW, journal=path)
 
 
+def test_version_2_journals(tmp_path):
+    # version 2 projected on the accuracy scale: its exact journals are refused naming that, the paper's resume
+    recs = _records()
+    for method, ok in (("sigmoid", True), ("exact", False)):
+        kw = dict(KW, method=method)
+        path = tmp_path / f"{method}.jsonl"
+        d = _feed(TTCEarlyStopping(**kw, journal=path), recs[:5])
+        lines = path.read_text().splitlines()
+        header = json.loads(lines[0])
+        assert header["version"] == 3
+        header["version"] = 2
+        path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+        if ok:
+            _same(TTCEarlyStopping(**kw, journal=path).decision, d[-1])
+        else:
+            with pytest.raises(ValueError, match="version 2 selector.*accuracy scale"):
+                TTCEarlyStopping(**kw, journal=path)
+
+
 def test_a_different_evaluation_for_a_journaled_step_is_refused(tmp_path):
     # an earlier run's journal left at the same path: its steps replay, but a re-sent step must carry the same
     # evaluation; resume="force" trusts the journal instead

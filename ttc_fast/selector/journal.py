@@ -1,15 +1,16 @@
 """The selector's journal: one JSON line per update after a header with the settings (resume after a restart).
 
-Line 1 is ``{"type": "header", "version": 2, "config": TTCEarlyStopping.config()}``; every update appends
+Line 1 is ``{"type": "header", "version": 3, "config": TTCEarlyStopping.config()}``; every update appends
 ``HistoryEntry.to_record()`` (the checkpoint's TTC curve, its evaluation cost, a content hash of its inputs and
 the decision). A new :class:`~ttc_fast.selector.rule.TTCEarlyStopping` on an existing journal replays the records
 through the same rule (so it ends where the interrupted run was) if the settings are the same; otherwise it is
 refused with the first differing setting named. A re-sent update for a journaled step must carry the same
 evaluation (its hash), unless the selector was made with ``resume="force"``.
 
-Version 1 journals (ttc_fast before the v2 selector) resume for ``method="sigmoid"`` written with the paper's
-filter settings (the procedure is unchanged); version 1 journals of the ``exact`` method are refused: its
-projection and stop rule have changed, so replaying them would not give their decisions.
+Older journals resume for ``method="sigmoid"`` (the paper's procedure is unchanged; version 1 ones if written
+with the paper's filter settings) and are refused for the ``exact`` method, whose decisions replaying them would
+not reproduce: version 1 (ttc_fast before the v2 selector: another projection and stop rule) and version 2 (the
+projection fitted on the accuracy scale; version 3 fits it on the logit scale).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ttc_fast import jsonl
 
-JOURNAL_VERSION = 2
+JOURNAL_VERSION = 3
 # version 1 settings that version 2 no longer has, with the values the paper's method was run with
 _V1_PAPER = {"monotone_filter": True, "filter_tolerance": 0.0, "fit_alpha": 0.0}
 
@@ -73,6 +74,11 @@ def open_journal(stopper: Any) -> None:
         stored.setdefault("patience_mode", "count")
         for k in ("calibrate", "step_hazard"):  # settings of the exact method only
             stored.setdefault(k, config.get(k))
+    elif version == 2:
+        if stored.get("method") != "sigmoid":
+            raise ValueError(f"journal {path} was written by the version 2 selector, whose exact method projected "
+                             f"on the accuracy scale; this version projects on the logit scale and decides "
+                             f"differently, so it cannot resume it: use a new journal path")
     elif version != JOURNAL_VERSION:
         raise ValueError(f"journal {path}: unknown version {version!r} (this ttc_fast writes {JOURNAL_VERSION})")
     diff = [k for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]

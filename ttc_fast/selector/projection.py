@@ -4,6 +4,11 @@ Input: single-sample accuracies ``y_i`` with standard errors ``s_i`` at normalis
 ``x_i = F_i / budget`` (the budget is x = 1). Output: a :class:`Projection`, the predictive distribution of the
 accuracy at x = 1 on [0, 1]. The method (docs/selector.md has the derivation and the measurements):
 
+0. **The scale**: the fit is on the logit scale, ``logit(y_i)`` with stderr ``s_i / (y_i (1 - y_i))`` (y clipped
+   to [0.001, 0.999]): an accuracy curve bends towards 100% instead of crossing it, so a trend that would run
+   past 100% on the accuracy scale projects a final accuracy below it, not at it. Priors are stated in accuracy
+   and converted at the curve's level (``1 / (l (1 - l))`` logits per unit, the level of the last 3 points held
+   to [0.1, 0.9]).
 1. **Curve families**, each linear in two coefficients given a shape parameter on a grid, written so that the
    intercept *is* the projection: ``y(x) = theta + beta·g(x)`` with ``g(1) = 0``, ``beta`` the change from the
    first point to the budget: ``flat``; ``power`` (a power law with an asymptote: an exponential saturation in
@@ -19,10 +24,10 @@ accuracy at x = 1 on [0, 1]. The method (docs/selector.md has the derivation and
 4. **Calibration on the curve's own past**: the projection from earlier prefixes predicts each later point; the
    mean squared standardised error, shrunk towards 1 (5 pseudo-observations), never below 1, scales the variance.
 5. **The evaluation set's offset** from the population, common to every checkpoint, adds (0.7 x the last
-   point's stderr)^2; the 0.7 is set on the real curves. Mass beyond [0, 1] is put at the edges.
+   point's stderr)^2 (in logits, by the delta method); the 0.7 is set on the real curves.
 
 On the 268 real curves of ttc_fast/data/curves (BigScience 1.3B, Tucano, TinyLlama, RL pass@k), projected from
-the first third of each run on, the one-sided 80/90/95% bounds cover the final accuracy at 81.6/91.2/95.2%
+the first third of each run on, the one-sided 80/90/95% bounds cover the final accuracy at 82.1/91.4/95.3%
 (BENCHMARKS.md has every source). Cost: about 2.5 ms per projection of 30-40 points, plus one per new backtest.
 """
 from __future__ import annotations
@@ -36,11 +41,16 @@ import numpy as np
 __all__ = ["Projection", "project", "FAMILIES"]
 
 FAMILIES = ("flat", "power", "grow", "exp", "logistic", "step")
-_SIGMA_THETA, _THETA0 = 1.0, 0.5
-_SIGMA_BETA = 0.3          # power, exp: the change from the first point to the budget
+# The fit is on the logit scale of accuracy (an accuracy curve bends towards 100% instead of crossing it); the
+# priors are stated in accuracy and converted to logits at the curve's level (_basis), theta's and the jitter's
+# without standard errors at the centre, 4 logits per unit of accuracy (logit'(0.5))
+_LOGIT_PER_ACC = 4.0
+_LEVEL_CLIP = 0.1
+_SIGMA_THETA, _THETA0 = 1.0 * _LOGIT_PER_ACC, 0.0
+_SIGMA_BETA = 0.3          # power, exp: the change from the first point to the budget (accuracy)
 _SIGMA_STEP = 0.6          # logistic: the full step (a step still to come is judged by this prior alone)
 _TAU_REL, _TAU_REL_PRIOR = (0.0, 0.5, 1.0, 2.0), (0.4, 0.3, 0.2, 0.1)
-_TAU_ABS = (0.0025, 0.005, 0.01, 0.02, 0.04)
+_TAU_ABS = tuple(t * _LOGIT_PER_ACC for t in (0.0025, 0.005, 0.01, 0.02, 0.04))
 _NOISE_SCALE = (0.5, 1.0)       # the evaluation stderr may overstate the scatter (greedy evals: no sampling noise)
 _POWER_A = np.geomspace(0.05, 4.0, 24)
 _EXP_B = np.geomspace(0.05, 300.0, 24)
@@ -56,12 +66,18 @@ _STEP_S = np.array([8.0, 16.0])
 _STEP_GAP = 0.3
 _STEP_SIZES = np.array([0.15, 0.3, 0.45, 0.6, 0.75, 0.9])   # fractions of the room below 100%
 _BACKTEST_PSEUDO = 5.0
+_EDGE = 1e-3                             # accuracies are clipped to [_EDGE, 1 - _EDGE] before the logit
 _OFFSET_SCALE = 0.7                      # share of the last stderr taken as the evaluation set's offset (calibrated on the real curves)
+_GH_X, _GH_W = np.polynomial.hermite.hermgauss(16)
 _TEMPER = 0.8                            # likelihood tempering of the model weights (a misspecified family must not take all)
 
 
 def _sig(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _logit(v: np.ndarray) -> np.ndarray:
+    return np.log(v) - np.log1p(-v)
 
 
 
@@ -83,15 +99,26 @@ def _basis(x: np.ndarray, x1: float, xm: float, room: float, hazard_rate: float)
     # sharp steps starting after the last point (their tail at it is < 9% of the step): they explain only a
     # flat history, so a curve that has risen carries no such hazard
     future = steps(_STEP_S, np.linspace(min(um + _STEP_GAP, 0.0), 0.0, _STEP_ONSETS))
-    sizes = room * _STEP_SIZES                                               # fixed step sizes (point priors)
+    level = min(max(1.0 - room, _EDGE), 1.0 - _EDGE)
+    # the coefficients' priors, stated in accuracy, in logits at the curve's level (logit' there, the level
+    # held to [0.1, 0.9]): a change of 0.3 is 1.2 logits at 50% and 3.3 at 10% or 90%
+    lv = min(max(level, _LEVEL_CLIP), 1.0 - _LEVEL_CLIP)
+    f = 1.0 / (lv * (1.0 - lv))
+    # fixed step sizes (point priors), fractions of the room below 100% as logit gains from the level now, with
+    # a spread of 7.5% of the room (in logits at the step's midpoint)
+    new = np.clip(level + room * _STEP_SIZES, _EDGE, 1.0 - _EDGE)
+    sizes = _logit(new) - _logit(np.array(level))
+    mid = 0.5 * (level + new)
+    size_sd = 0.075 * max(room, 0.01) / (mid * (1.0 - mid))
     hazard = -math.expm1(-hazard_rate * max(-um, 0.0))                      # P(a step still comes)
     parts = [  # (family, g block, prior mass, beta prior mean, beta prior sd)
-        ("flat", np.zeros((1, x.size)), 1.0, 0.0, _SIGMA_BETA),
-        ("power", np.vstack([power, (u / -u1)[None, :]]), 1.0, 0.0, _SIGMA_BETA),
-        ("grow", grow, 1.0, 0.0, _SIGMA_BETA),
-        ("exp", ex, 1.0, 0.0, _SIGMA_BETA),
-        ("logistic", past, 1.0, 0.0, _SIGMA_STEP),
-        ("step", np.repeat(future, sizes.size, axis=0), 0.0, np.tile(sizes, len(future)), 0.075 * max(room, 0.01)),
+        ("flat", np.zeros((1, x.size)), 1.0, 0.0, _SIGMA_BETA * f),
+        ("power", np.vstack([power, (u / -u1)[None, :]]), 1.0, 0.0, _SIGMA_BETA * f),
+        ("grow", grow, 1.0, 0.0, _SIGMA_BETA * f),
+        ("exp", ex, 1.0, 0.0, _SIGMA_BETA * f),
+        ("logistic", past, 1.0, 0.0, _SIGMA_STEP * f),
+        ("step", np.repeat(future, sizes.size, axis=0), 0.0, np.tile(sizes, len(future)),
+         np.tile(size_sd, len(future))),
     ]
     others = sum(m for _, _, m, _, _ in parts)
     blocks = [b for _, b, _, _, _ in parts]
@@ -99,14 +126,14 @@ def _basis(x: np.ndarray, x1: float, xm: float, room: float, hazard_rate: float)
                             for name, b, m, _, _ in parts])
     fam = np.concatenate([np.full(len(b), FAMILIES.index(name)) for name, b, _, _, _ in parts])
     b_mean = np.concatenate([np.broadcast_to(bm, (len(b),)) for _, b, _, bm, _ in parts])
-    b_sd = np.concatenate([np.full(len(b), sd) for _, b, _, _, sd in parts])
+    b_sd = np.concatenate([np.broadcast_to(sd, (len(b),)) for _, b, _, _, sd in parts])
     return {"g": np.vstack(blocks), "prior": prior, "fam": fam, "b_mean": b_mean, "b_sd": b_sd}
 
 
 @dataclass(frozen=True)
 class Projection:
-    """Predictive distribution of the single-sample accuracy at the budget: a mixture of Gaussians
-    (``weights``, ``means``, ``sds``, float64 ``(C,)``) whose mass beyond [0, 1] sits at the edges.
+    """Predictive distribution of the single-sample accuracy at the budget: a mixture of Gaussians on the logit
+    scale (``weights``, ``means``, ``sds``, float64 ``(C,)``, in logits), the accuracy their logistic image.
 
     ``mean``/``stderr``: its mean and standard deviation (inflation and jitter included); ``inflation``: the
     variance factor from the curve's own backtests (>= 1); ``family_weights``: posterior weight of each family;
@@ -130,7 +157,6 @@ class Projection:
     @staticmethod
     def _make(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, fam: np.ndarray, beta: np.ndarray,
               comp: np.ndarray, inflation: float, num_points: int, basis_args: tuple, offset: float) -> Projection:
-        from scipy.special import ndtr
         order = np.argsort(w)                  # drop the lightest components, 1e-9 of the mass in all
         drop = order[np.cumsum(w[order]) < 1e-9 * w.sum()]
         if drop.size:
@@ -139,13 +165,10 @@ class Projection:
             w, mu, sd, fam, beta, comp = (a[keep] for a in (w, mu, sd, fam, beta, comp))
         w = w / w.sum()
         fw = {name: float(w[fam == i].sum()) for i, name in enumerate(FAMILIES)}
-        # moments of each component clipped to [0, 1] (the mass beyond sits at the edges), in closed form
-        a, b = -mu / sd, (1.0 - mu) / sd
-        pa, pb = np.exp(-0.5 * a * a) / math.sqrt(2 * math.pi), np.exp(-0.5 * b * b) / math.sqrt(2 * math.pi)
-        inside = ndtr(b) - ndtr(a)
-        above = 1.0 - ndtr(b)
-        m1 = mu * inside + sd * (pa - pb) + above
-        m2 = (mu * mu * inside + 2 * mu * sd * (pa - pb) + sd * sd * (inside + a * pa - b * pb)) + above
+        # moments of each component's accuracy sig(N(mu, sd^2)) by Gauss-Hermite quadrature
+        sg = _sig(mu[:, None] + math.sqrt(2.0) * sd[:, None] * _GH_X[None, :])
+        m1 = (sg @ _GH_W) / math.sqrt(math.pi)
+        m2 = ((sg * sg) @ _GH_W) / math.sqrt(math.pi)
         mean = float(w @ m1)
         total = math.sqrt(max(float(w @ m2) - mean * mean, 0.0))
         return Projection(mean, total, inflation, num_points, fw, w, mu, sd, fam, offset, basis_args, beta, comp)
@@ -174,18 +197,16 @@ class Projection:
     def _raw_cdf(self, v: np.ndarray) -> np.ndarray:
         from scipy.special import ndtr
         v = np.asarray(v, dtype=np.float64)
+        v = _logit(np.clip(v, 1e-300, 1.0 - 1e-16))
         return np.sum(self.weights * ndtr((v[..., None] - self.means) / self.sds), axis=-1)
 
     def cdf(self, v: float | np.ndarray) -> np.ndarray:
-        """P(A <= v) for the accuracy A at the budget. The mixture's mass beyond [0, 1] is an extrapolation to an
-        accuracy at the edge: it is put *at* 0 or 1 (a curve projected past 100% is projected to reach 100%),
-        not renormalised away."""
+        """P(A <= v) for the accuracy A at the budget (0 below 0, 1 at and above 1)."""
         v = np.asarray(v, dtype=np.float64)
         return np.where(v >= 1.0, 1.0, np.where(v < 0.0, 0.0, self._raw_cdf(v)))
 
     def quantile(self, q: float) -> float:
-        """The ``q``-quantile: the least v with ``cdf(v) >= q`` (bisection, to 1e-9; 1.0 when the mass at the
-        upper edge reaches q)."""
+        """The ``q``-quantile: the least v with ``cdf(v) >= q`` (bisection, to 1e-12)."""
         if not 0.0 < q < 1.0:
             raise ValueError(f"q must be in (0, 1), got {q!r}")
         lo, hi = 0.0, 1.0
@@ -202,7 +223,9 @@ class Projection:
         x = np.asarray(x, dtype=np.float64)
         g = _basis(x, *self._basis_args)["g"]
         comp = self._components
-        return np.sum(self.weights[:, None] * (self.means[:, None] + self._betas[:, None] * g[comp]), axis=0)
+        lin = self.means[:, None] + self._betas[:, None] * g[comp]
+        z = lin[..., None] + math.sqrt(2.0) * self.sds[:, None, None] * _GH_X   # each component's sd at x = 1
+        return np.sum(self.weights[:, None] * (_sig(z) @ _GH_W), axis=0) / math.sqrt(math.pi)
 
 
 def _mixture(x: np.ndarray, y: np.ndarray, s: np.ndarray, hazard_rate: float,
@@ -219,7 +242,7 @@ def _mixture(x: np.ndarray, y: np.ndarray, s: np.ndarray, hazard_rate: float,
         s = np.zeros_like(y)
         tau, kap = np.array(_TAU_ABS), np.ones(len(_TAU_ABS))
         tau_prior = np.full(tau.size, 1.0 / tau.size)
-    room = float(np.clip(1.0 - np.mean(y[-3:]), 0.0, 1.0))
+    room = float(np.clip(1.0 - np.mean(_sig(y[-3:])), 0.0, 1.0))
     B = _basis(x if at is None else np.concatenate([x, at]), float(x[0]), float(x[-1]), room, hazard_rate)
     g, sb = B["g"][:, :x.size], B["b_sd"]
     var = (kap[:, None] * s[None, :]) ** 2 + tau[:, None] ** 2     # (T, m)
@@ -279,6 +302,9 @@ def project(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
         raise ValueError("x must be strictly increasing in (0, 1] (training FLOPs / budget)")
     if not np.all(np.isfinite(y)):
         raise ValueError("y must be finite")
+    yc = np.clip(y, _EDGE, 1.0 - _EDGE)      # the fit's scale: logit accuracy, stderr by the delta method
+    s = s / (yc * (1.0 - yc))
+    y = _logit(yc)
     inflation = 1.0
     if calibrate:
         z2 = []
