@@ -419,6 +419,68 @@ def test_your_own_family_runs_as_the_built_in_ones_do(tmp_path, capsys):
             run_synthetic(fams, workers=workers, **kw)
 
 
+def _descendants(pid: int) -> set[int]:
+    import os
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = {c for c, pp in parent.items() if pp == p}
+        todo.extend(kids - out)
+        out |= kids
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"   # a zombie has ended
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="needs /proc (Linux)")
+def test_cli_bench_decision_sigterm_ends_its_workers():
+    # SIGTERM (a scheduler's kill, `timeout`) ends bench-decision as Ctrl-C does: exit status 143, and the worker
+    # processes end with it instead of idling on (they stayed an hour when SIGTERM killed only the parent)
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    cmd = [sys.executable, "-m", "ttc_fast.cli", "bench-decision", "--families", "saturating", "--strategies",
+           "maj", "--seeds", "200", "--problems", "40", "--checkpoints", "8", "--population", "50", "--real",
+           "none", "--methods", "exact", "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen: set[int] = set()
+        deadline = time.monotonic() + 120.0
+        while len(seen) < 3 and time.monotonic() < deadline and proc.poll() is None:  # forkserver + 2 workers
+            time.sleep(0.2)
+            seen |= _descendants(proc.pid)
+        assert proc.poll() is None and len(seen) >= 3, (seen, proc.poll())
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143 and "bench-decision: terminated" in err, (proc.returncode, err[-2000:])
+    deadline = time.monotonic() + 15.0
+    alive = seen
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {p for p in seen if _running(p)}
+    assert not alive, f"worker processes left running: {sorted(alive)}"
+
+
 def test_cli_bench_decision(capsys, tmp_path):
     out = tmp_path / "o.jsonl"
     rc = main(["bench-decision", "--families", "saturating", "--strategies", "pass", "--seeds", "1",

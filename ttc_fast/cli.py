@@ -985,7 +985,18 @@ def main(argv: list[str] | None = None) -> int:
     for add in _PARSERS:
         add(sub)
     args = parser.parse_args(argv)
+    import signal
+    import threading
     import warnings
+    terminated = []
+
+    def on_term(signum, frame):  # SIGTERM ends a command as Ctrl-C does: worker processes ended, files closed
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    term = None
+    if threading.current_thread() is threading.main_thread():
+        term = signal.signal(signal.SIGTERM, on_term)
     show = warnings.showwarning
 
     def one_line(message, category, filename, lineno, file=None, line=None):  # no source line for users
@@ -1001,10 +1012,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ttc-fast {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"ttc-fast {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"ttc-fast {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     finally:
         warnings.showwarning = show
+        if term is not None:
+            signal.signal(signal.SIGTERM, term)
 
 
 if __name__ == "__main__":

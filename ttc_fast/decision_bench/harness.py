@@ -250,10 +250,22 @@ def _map(fn: Any, jobs: list[Any], workers: int, progress: bool) -> list[Any]:
     # not fork: a process forked after OpenMP ran (the C++ estimators) hangs in its first parallel region
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
                                       else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+    ex = ProcessPoolExecutor(workers, mp_context=ctx)
+    try:
         for res in tqdm(ex.map(fn, jobs, chunksize=1), total=len(jobs), disable=not progress, leave=False,
                         desc="bench-decision"):
             out.extend(res)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM via the CLI) or a job failed: drop the jobs not started and end the
+        # workers now instead of running the rest of the queue (what leaving the executor's `with` would do)
+        workers_now = list((getattr(ex, "_processes", None) or {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for proc in workers_now:
+            proc.terminate()
+        for proc in workers_now:
+            proc.join(timeout=5.0)
+        raise
+    ex.shutdown()
     return out
 
 
