@@ -168,7 +168,7 @@ def _v1_header(path, config):
     header = json.loads(lines[0])
     header["version"] = 1
     header["config"].update(config)
-    for key in ("patience_mode", "calibrate", "step_hazard"):
+    for key in ("patience_mode", "calibrate", "step_hazard", "gain_hazard"):
         header["config"].pop(key, None)
     path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
 
@@ -190,8 +190,10 @@ def test_version_1_journals(tmp_path):
         TTCEarlyStopping(**KW, journal=path)
 
 
-def test_version_2_journals(tmp_path):
-    # version 2 projected on the accuracy scale: its exact journals are refused naming that, the paper's resume
+@pytest.mark.parametrize("version, reason", [(2, "accuracy scale"), (3, "late-gain hazard")])
+def test_version_2_and_3_journals(tmp_path, version, reason):
+    # version 2 projected on the accuracy scale, version 3 had no late-gain hazard (no gain_hazard setting): their
+    # exact journals are refused naming the reason, the paper's resume
     recs = _records()
     for method, ok in (("sigmoid", True), ("exact", False)):
         kw = dict(KW, method=method)
@@ -199,13 +201,14 @@ def test_version_2_journals(tmp_path):
         d = _feed(TTCEarlyStopping(**kw, journal=path), recs[:5])
         lines = path.read_text().splitlines()
         header = json.loads(lines[0])
-        assert header["version"] == 3
-        header["version"] = 2
+        assert header["version"] == 4 and "gain_hazard" in header["config"]
+        header["version"] = version
+        header["config"].pop("gain_hazard")
         path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
         if ok:
             _same(TTCEarlyStopping(**kw, journal=path).decision, d[-1])
         else:
-            with pytest.raises(ValueError, match="version 2 selector.*accuracy scale"):
+            with pytest.raises(ValueError, match=f"version {version} selector.*{reason}"):
                 TTCEarlyStopping(**kw, journal=path)
 
 

@@ -19,7 +19,7 @@ def test_noise_free_saturation_is_recovered():
     # 1.2 points above, on the side that makes stopping harder)
     x = np.linspace(0.03, 0.6, 20)
     y = 0.2 + 0.5 * (1 - np.exp(-5 * x))
-    pr = project(x, y, np.full(x.size, 0.002)).without_steps()
+    pr = project(x, y, np.full(x.size, 0.002)).without_hazards()
     truth = 0.2 + 0.5 * (1 - math.exp(-5))
     assert pr.mean == pytest.approx(truth, abs=0.015)
     assert pr.stderr < 0.02
@@ -38,13 +38,38 @@ def test_cdf_and_quantile_are_consistent_and_supported_on_0_1():
         assert float(pr.cdf(v)) == pytest.approx(q, abs=1e-6) if v < 1.0 else float(pr.cdf(1.0 - 1e-9)) < q
 
 
-def test_without_steps_is_the_projection_without_the_hazard():
+def test_without_hazards_is_the_projection_without_them():
     rng = np.random.default_rng(0)
     x = np.linspace(0.05, 0.4, 9)
     y = 0.3 + rng.normal(0, 0.01, x.size)
-    a = project(x, y, np.full(x.size, 0.01)).without_steps()
-    b = project(x, y, np.full(x.size, 0.01), step_hazard=0.0)
+    a = project(x, y, np.full(x.size, 0.01)).without_hazards()
+    b = project(x, y, np.full(x.size, 0.01), step_hazard=0.0, gain_hazard=0.0)
     assert a.mean == pytest.approx(b.mean, abs=1e-12) and a.stderr == pytest.approx(b.stderr, abs=1e-12)
+    assert np.allclose(a.curve(x), b.curve(x), atol=1e-9)
+
+
+def test_gain_hazard_is_a_shifted_copy_of_the_projection():
+    # on top of any curve: with probability h = 1 - x_last^rate the accuracy at the budget is 0.5 logits higher,
+    # so P(A <= v) = (1 - h) P0(A <= v) + h P0(A <= sig(logit v - 0.5)) for the projection P0 without it
+    rng = np.random.default_rng(3)
+    x = np.linspace(0.05, 0.4, 12)
+    y = 0.6 - 0.4 * np.exp(-8 * x) + rng.normal(0, 0.01, x.size)
+    base = project(x, y, np.full(x.size, 0.01), gain_hazard=0.0)
+    with_gain = project(x, y, np.full(x.size, 0.01), gain_hazard=0.5)
+    h = 1.0 - x[-1] ** 0.5
+    assert with_gain.family_weights["gain"] == pytest.approx(h, abs=1e-9)
+    v = np.linspace(0.3, 0.9, 25)
+    shifted = 1.0 / (1.0 + np.exp(-(np.log(v / (1 - v)) - 0.5)))
+    assert np.allclose(with_gain.cdf(v), (1 - h) * base.cdf(v) + h * base.cdf(shifted), atol=1e-9)
+    assert with_gain.quantile(0.95) > base.quantile(0.95)
+    # equal but for the lightest components, 1e-9 of the mass, which each projection drops
+    assert with_gain.without_hazards().mean == pytest.approx(base.without_hazards().mean, abs=1e-9)
+    assert np.allclose(with_gain.curve(x), base.curve(x), atol=1e-9)    # the curve leaves the gain out
+    at_budget = project(np.append(x, 1.0), np.append(y, y[-1]), np.full(x.size + 1, 0.01))
+    assert at_budget.family_weights["gain"] == 0.0                         # no compute left: no gain to come
+    for bad in (-0.1, float("nan"), "0.3"):
+        with pytest.raises(ValueError, match="gain_hazard"):
+            project(x, y, gain_hazard=bad)
 
 
 def test_step_hazard_applies_to_flat_histories_only():
@@ -56,7 +81,7 @@ def test_step_hazard_applies_to_flat_histories_only():
     weaker = project(x, np.full(x.size, 0.2), np.full(x.size, 0.01), step_hazard=0.1)
     assert hazard <= flat.family_weights["step"] < 3 * hazard
     assert 0 < weaker.family_weights["step"] < flat.family_weights["step"]
-    assert flat.quantile(0.95) > flat.without_steps().quantile(0.95) + 0.2
+    assert flat.quantile(0.95) > flat.without_hazards().quantile(0.95) + 0.2
     rising = project(x, 0.2 + 0.5 * (x - x[0]), np.full(x.size, 0.01))
     assert rising.family_weights["step"] < 0.01
     assert set(flat.family_weights) == set(FAMILIES)
@@ -88,7 +113,7 @@ def test_no_stderr_at_all_estimates_the_noise():
     rng = np.random.default_rng(1)
     x = np.linspace(0.05, 0.5, 12)
     y = 0.5 + 0.2 * x + rng.normal(0, 0.02, x.size)
-    pr = project(x, y).without_steps()
+    pr = project(x, y).without_hazards()
     assert 0.01 < pr.stderr < 0.2 and abs(pr.mean - 0.7) < 3 * pr.stderr
 
 

@@ -167,7 +167,7 @@ def test_exact_rule_recomputed_from_its_projection(patience, mode):
             continue
         x = np.array([e.train_flops for e in st.history]) / BUDGET
         pr = project(x, [e.acc1 for e in st.history], [e.acc1_stderr for e in st.history])
-        assert d.projected_accuracy == pytest.approx(pr.without_steps().mean, abs=1e-12)
+        assert d.projected_accuracy == pytest.approx(pr.without_hazards().mean, abs=1e-12)
         assert d.projected_upper == pytest.approx(pr.quantile(0.95), abs=1e-6)
         comp = rng.choice(pr.weights.size, size=40000, p=pr.weights)   # theta: the mixture's logistic image
         theta = 1.0 / (1.0 + np.exp(-rng.normal(pr.means[comp], pr.sds[comp])))
@@ -233,7 +233,8 @@ def test_deployed_k_qualified_at_every_evaluation_of_the_run():
     assert f"qualified at each of the last {r}" in d.reason
     # maj@K need not grow with K: maj@4 qualifies twice, then only maj@2 (at the stop's level). No K is confirmed
     # by the run until maj@2 has qualified at the two evaluations before: the evidence keeps counting meanwhile
-    st = TTCEarlyStopping(BUDGET, strategy="maj", patience=3)
+    # (without the late-gain hazard, which would hold 45% below the level here)
+    st = TTCEarlyStopping(BUDGET, strategy="maj", patience=3, gain_hazard=0.0)
     seq = [({"1": 0.4 * -math.expm1(-(i + 1) / 30 / 0.06), "2": 0.40, "4": 0.45}) for i in range(11)]
     seq += [{"1": seq[-1]["1"], "2": 0.45, "4": 0.40}] * 3
     for i, acc in enumerate(seq):
@@ -260,13 +261,14 @@ def test_a_perfect_ttc_accuracy_qualifies_against_a_vague_projection():
 
 def test_flat_history_is_guarded_by_the_step_hazard():
     # 10 checkpoints flat at 12% over the first third of training: a step may still come, so maj@8 = 30% (the
-    # TTC gain of a flat curve) does not qualify by default; with step_hazard=0 it does
+    # TTC gain of a flat curve) does not qualify by default; with step_hazard=0 it does (the late-gain hazard, a
+    # guard for any curve, left out of both)
     recs = [{"step": i + 1, "train_flops": (i + 1) * BUDGET / 30,
              "accuracy": {"maj": {"1": 0.12, "8": 0.30}}, "accuracy_stderr": {"maj": {"1": 0.01, "8": 0.01}}}
             for i in range(10)]
-    d = select(recs, budget_flops=BUDGET, strategy="maj", patience=3)
+    d = select(recs, budget_flops=BUDGET, strategy="maj", patience=3, gain_hazard=0.0)
     assert not d.should_stop and d.projected_upper > 0.4
-    d0 = select(recs, budget_flops=BUDGET, strategy="maj", patience=3, step_hazard=0.0)
+    d0 = select(recs, budget_flops=BUDGET, strategy="maj", patience=3, step_hazard=0.0, gain_hazard=0.0)
     assert d0.should_stop and d0.projected_upper < 0.25
 
 

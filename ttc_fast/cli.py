@@ -220,6 +220,9 @@ def _add_select_parser(sub) -> None:
     p.add_argument("--step-hazard", type=float, default=None, metavar="RATE",
                    help="rate per e-fold of compute at which a curve that has not risen may still step up "
                         "(default 0.3; 0 trusts a flat curve to stay flat)")
+    p.add_argument("--gain-hazard", type=float, default=None, metavar="RATE",
+                   help="rate per e-fold of compute of a late gain of 0.5 logits on top of any curve (an LR "
+                        "cooldown, a data stage; default 0.3; 0 trusts the curve's shape to the end)")
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="do not scale the projection's variance by its backtests on the curve's own past")
     p.add_argument("--prompt", type=int, default=None,
@@ -268,6 +271,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         patience=args.patience, confidence=args.confidence, min_delta=args.min_delta, k_max=args.k_max,
         patience_mode=args.patience_mode, calibrate=args.calibrate,
         **({} if args.step_hazard is None else {"step_hazard": args.step_hazard}),
+        **({} if args.gain_hazard is None else {"gain_hazard": args.gain_hazard}),
         prompt_len=args.prompt, gen_len=args.gen,
         expected_queries=args.expected_queries, progress=args.progress, return_stopper=True, curve=args.curve,
         default_n=args.default_n)
@@ -915,6 +919,11 @@ def _add_bench_decision_parser(sub) -> None:
     p.add_argument("--min-delta", type=float, default=0.0,
                    help="min_delta of the exact and sigmoid rules and the known target: the margin the deployed K "
                    "must beat the full run by (default 0; -0.01 accepts up to 1 point below it)")
+    for name, what in (("step", "a step still to come on a flat history"),
+                       ("gain", "a late gain on top of any curve")):
+        p.add_argument(f"--{name}-hazard", type=float, default=None, metavar="RATE",
+                       help=f"the exact rule's rate of {what}, per e-fold of compute left (default: the "
+                       f"selector's, 0.3)")
     p.add_argument("--calibration", action="store_true",
                    help="also print the projection's calibration (nominal vs actual coverage of the final "
                    "single-sample accuracy) on the real curves and on the synthetic families' runs (of the first "
@@ -935,8 +944,15 @@ def _cmd_bench_decision(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if not -1.0 <= args.min_delta <= 1.0:
         raise ValueError(f"--min-delta must be in [-1, 1] (a fraction of accuracy), got {args.min_delta}")
+    hazards = {}
+    for name in ("step_hazard", "gain_hazard"):
+        rate = getattr(args, name)
+        if rate is not None:
+            if not 0.0 <= rate <= 10.0:   # also refuses nan
+                raise ValueError(f"--{name.replace('_', '-')} must be a rate in [0, 10], got {rate}")
+            hazards[name] = rate
     settings = Settings(patience=args.patience, confidence=args.confidence, tolerance=args.tolerance,
-                        min_delta=args.min_delta)
+                        min_delta=args.min_delta, selector_kwargs=hazards)
     methods = _names(args.methods)
     groups = {"core": list(CORE_FAMILIES), "stress": list(STRESS_FAMILIES), "heldout": list(HELDOUT_FAMILIES),
               "all": list(FAMILIES), "none": []}

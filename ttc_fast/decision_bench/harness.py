@@ -391,14 +391,15 @@ class CalibrationRow:
 
 
 def _coverage(x: np.ndarray, y: np.ndarray, s: np.ndarray, final: float, levels: Sequence[float], start: float,
-              step_hazard: float | None, calibrate: bool) -> list[list[bool]]:
+              step_hazard: float | None, gain_hazard: float | None, calibrate: bool) -> list[list[bool]]:
     """For every prefix of (x, y, s) ending at or after ``start`` of the checkpoints (the last one excluded):
     whether each ``levels``-quantile of the projection from it is at or above ``final``."""
     from ttc_fast.selector.projection import project
     cache: dict = {}
     out = []
     for j in range(max(3, math.ceil(len(x) * start)), len(x)):
-        pr = project(x[:j], y[:j], s[:j], calibrate=calibrate, step_hazard=step_hazard or 0.0, cache=cache)
+        pr = project(x[:j], y[:j], s[:j], calibrate=calibrate, step_hazard=step_hazard or 0.0,
+                     gain_hazard=gain_hazard or 0.0, cache=cache)
         out.append([bool(final <= pr.quantile(q)) for q in levels])
     return out
 
@@ -413,44 +414,47 @@ def _rows(per: dict[str, list[list[bool]]], count: dict[str, set[str]],
 
 
 def projection_calibration(sources: Iterable[str] | None = None, levels: Sequence[float] = (0.8, 0.9, 0.95), *,
-                           start: float = 1 / 3, step_hazard: float | None = None, calibrate: bool = True,
+                           start: float = 1 / 3, step_hazard: float | None = None,
+                           gain_hazard: float | None = None, calibrate: bool = True,
                            curves: list[RealCurve] | None = None) -> list[CalibrationRow]:
     """How often the projection's one-sided bounds cover the real final single-sample accuracy.
 
     For every real curve and every prefix ending at or after ``start`` of its checkpoints (the last one
-    excluded), the projection from the prefix (:func:`ttc_fast.selector.projection.project`; the step hazard
-    left out unless ``step_hazard`` is given) gives its ``levels``-quantiles; a bound covers when the final
-    published value is at or below it. One row per source and a pooled row ``"all"``.
+    excluded), the projection from the prefix (:func:`ttc_fast.selector.projection.project`; the step and
+    late-gain hazards left out unless ``step_hazard``/``gain_hazard`` are given) gives its ``levels``-quantiles;
+    a bound covers when the final published value is at or below it. One row per source and a pooled row
+    ``"all"``.
     """
     cs = curves if curves is not None else load_real_curves(tuple(SOURCES if sources is None else sources))
     per: dict[str, list[list[bool]]] = defaultdict(list)
     count: dict[str, set[str]] = defaultdict(set)
     for c in cs:
         hits = _coverage(c.xs, c.table[1], c.stderr[1], float(c.table[1][-1]), levels, start, step_hazard,
-                         calibrate)
+                         gain_hazard, calibrate)
         for key in (c.source, "all"):
             per[key].extend(hits)
             count[key].add(c.name)
     return _rows(per, count, levels)
 
 
-def _calibration_job(args: tuple[Family, str, int, dict[str, Any], tuple[float, ...], float, float | None, bool]
-                     ) -> list[tuple[str, list[list[bool]]]]:
-    family, strategy, seed, sizes, levels, start, step_hazard, calibrate = args
+def _calibration_job(args: tuple[Family, str, int, dict[str, Any], tuple[float, ...], float, float | None,
+                                 float | None, bool]) -> list[tuple[str, list[list[bool]]]]:
+    family, strategy, seed, sizes, levels, start, step_hazard, gain_hazard, calibrate = args
     run = make_run(family, strategy, seed, **sizes)
     y, s = np.empty(run.xs.size), np.empty(run.xs.size)
     for i in range(run.xs.size):
         c = run.evaluate(i)["correct"].mean(axis=1)          # per-problem single-sample accuracy
         y[i], s[i] = c.mean(), c.std(ddof=1) / math.sqrt(c.size)
-    return [(run.family, _coverage(run.xs, y, s, run.target, levels, start, step_hazard, calibrate))]
+    return [(run.family, _coverage(run.xs, y, s, run.target, levels, start, step_hazard, gain_hazard,
+                                       calibrate))]
 
 
 def synthetic_calibration(families: Iterable[str | Family] | None = None, seeds: Iterable[int] = range(10),
                           levels: Sequence[float] = (0.8, 0.9, 0.95), *, strategy: str = "maj",
-                          start: float = 1 / 3, step_hazard: float | None = None, calibrate: bool = True,
-                          num_problems: int = 200, num_samples: int = 16, num_checkpoints: int = 30,
-                          population: int = 1000, spacing: str = "even", workers: int = 1,
-                          progress: bool = False) -> list[CalibrationRow]:
+                          start: float = 1 / 3, step_hazard: float | None = None,
+                          gain_hazard: float | None = None, calibrate: bool = True, num_problems: int = 200,
+                          num_samples: int = 16, num_checkpoints: int = 30, population: int = 1000,
+                          spacing: str = "even", workers: int = 1, progress: bool = False) -> list[CalibrationRow]:
     """:func:`projection_calibration` on synthetic runs: the truth is the full run's single-sample accuracy on
     the population (what the stop rule compares with), the projection is fed the evaluation's single-sample
     accuracy and its stderr over problems. One row per family (``curves`` = runs) and a pooled row ``"all"``."""
@@ -459,8 +463,8 @@ def synthetic_calibration(families: Iterable[str | Family] | None = None, seeds:
         raise ValueError(f"unknown strategy {strategy!r}; accepted: {', '.join(STRATEGIES)}")
     sizes = dict(num_problems=num_problems, num_samples=num_samples, num_checkpoints=num_checkpoints,
                  population=population, spacing=spacing)
-    jobs = [(f, strategy, int(seed), sizes, tuple(levels), start, step_hazard, calibrate) for f in fams
-            for seed in seeds]
+    jobs = [(f, strategy, int(seed), sizes, tuple(levels), start, step_hazard, gain_hazard, calibrate)
+            for f in fams for seed in seeds]
     per: dict[str, list[list[bool]]] = defaultdict(list)
     count: dict[str, set[str]] = defaultdict(set)
     for (family, hits), job in zip(_map(_calibration_job, jobs, workers, progress), jobs):

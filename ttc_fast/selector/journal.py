@@ -1,6 +1,6 @@
 """The selector's journal: one JSON line per update after a header with the settings (resume after a restart).
 
-Line 1 is ``{"type": "header", "version": 3, "config": TTCEarlyStopping.config()}``; every update appends
+Line 1 is ``{"type": "header", "version": 4, "config": TTCEarlyStopping.config()}``; every update appends
 ``HistoryEntry.to_record()`` (the checkpoint's TTC curve, its evaluation cost, a content hash of its inputs and
 the decision). A new :class:`~ttc_fast.selector.rule.TTCEarlyStopping` on an existing journal replays the records
 through the same rule (so it ends where the interrupted run was) if the settings are the same; otherwise it is
@@ -9,8 +9,9 @@ evaluation (its hash), unless the selector was made with ``resume="force"``.
 
 Older journals resume for ``method="sigmoid"`` (the paper's procedure is unchanged; version 1 ones if written
 with the paper's filter settings) and are refused for the ``exact`` method, whose decisions replaying them would
-not reproduce: version 1 (ttc_fast before the v2 selector: another projection and stop rule) and version 2 (the
-projection fitted on the accuracy scale; version 3 fits it on the logit scale).
+not reproduce: version 1 (ttc_fast before the v2 selector: another projection and stop rule), version 2 (the
+projection fitted on the accuracy scale; version 3 fits it on the logit scale) and version 3 (no late-gain hazard:
+version 4 adds ``gain_hazard``).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from ttc_fast import jsonl
 
-JOURNAL_VERSION = 3
+JOURNAL_VERSION = 4
 # version 1 settings that version 2 no longer has, with the values the paper's method was run with
 _V1_PAPER = {"monotone_filter": True, "filter_tolerance": 0.0, "fit_alpha": 0.0}
 
@@ -74,13 +75,16 @@ def open_journal(stopper: Any) -> None:
         stored.setdefault("patience_mode", "count")
         for k in ("calibrate", "step_hazard"):  # settings of the exact method only
             stored.setdefault(k, config.get(k))
-    elif version == 2:
+    elif version in (2, 3):
         if stored.get("method") != "sigmoid":
-            raise ValueError(f"journal {path} was written by the version 2 selector, whose exact method projected "
-                             f"on the accuracy scale; this version projects on the logit scale and decides "
-                             f"differently, so it cannot resume it: use a new journal path")
+            what = ("projected on the accuracy scale; this version projects on the logit scale" if version == 2 else
+                    "had no late-gain hazard; this version's projection adds one (gain_hazard)")
+            raise ValueError(f"journal {path} was written by the version {version} selector, whose exact method "
+                             f"{what} and decides differently, so it cannot resume it: use a new journal path")
     elif version != JOURNAL_VERSION:
         raise ValueError(f"journal {path}: unknown version {version!r} (this ttc_fast writes {JOURNAL_VERSION})")
+    if version != JOURNAL_VERSION:
+        stored.setdefault("gain_hazard", config.get("gain_hazard"))   # a setting of the exact method only
     diff = [k for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
     if diff:
         k = diff[0]

@@ -16,6 +16,10 @@ accuracy at x = 1 on [0, 1]. The method (docs/selector.md has the derivation and
    paper's saturation in compute); ``logistic`` (a step in log compute: emergence, late blooming); ``step``
    (sharp steps starting after the last point, which explain only a flat history: the hazard, at rate
    ``step_hazard`` per e-fold of compute still to come, that a curve which has not risen yet still will).
+   On top of every family, a **late gain**: with probability ``1 - x_last^gain_hazard`` (rate ``gain_hazard`` per
+   e-fold of compute still to come) the accuracy at the budget is 0.5 logits higher than the curve says (a
+   learning-rate cooldown or decay, a second data stage: gains that no curve so far foretells). It is added to
+   the fitted mixture as a shifted copy of every component; it does not enter the fit or the backtests.
 2. **Noise**: ``y_i ~ N(theta + beta·g(x_i), (kappa·s_i)^2 + tau^2)``, kappa in {0.5, 1} (the stated stderr may
    overstate the scatter between checkpoints), tau in {0, 0.5, 1, 2} x median(s_i) (jitter beyond the noise).
 3. **Bayesian model averaging**: every (family, shape, kappa, tau) is a Gaussian linear model with closed-form
@@ -38,9 +42,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Projection", "project", "FAMILIES"]
+__all__ = ["Projection", "project", "FAMILIES", "STEP_HAZARD", "GAIN_HAZARD"]
 
-FAMILIES = ("flat", "power", "grow", "exp", "logistic", "step")
+FAMILIES = ("flat", "power", "grow", "exp", "logistic", "step", "gain")
+_HAZARDS = (FAMILIES.index("step"), FAMILIES.index("gain"))   # the families the rule's guards add
 # The fit is on the logit scale of accuracy (an accuracy curve bends towards 100% instead of crossing it); the
 # priors are stated in accuracy and converted to logits at the curve's level (_basis), theta's and the jitter's
 # without standard errors at the centre, 4 logits per unit of accuracy (logit'(0.5))
@@ -61,6 +66,8 @@ _LOGI_S = np.geomspace(1.5, 12.0, 8)
 _LOGI_N = 24
 _LOGI_END = 0.0                          # last midpoint of the logistic family (ln x; 0 = the budget)
 STEP_HAZARD = 0.3                        # steps still to come: rate per e-fold of compute left
+GAIN_HAZARD = 0.3                        # a late gain on top of any curve: rate per e-fold of compute left
+_GAIN = 0.5                              # its size (logits at the budget)
 _STEP_ONSETS = 8
 _STEP_S = np.array([8.0, 16.0])
 _STEP_GAP = 0.3
@@ -182,11 +189,11 @@ class Projection:
         return Projection._make(self.weights, self.means, sd, self.families, self._betas, self._components,
                                 self.inflation, self.num_points, self._basis_args, 0.0)
 
-    def without_steps(self) -> Projection:
-        """The projection without the hazard of a step still to come (the ``step`` family dropped and the
-        weights renormalised: exactly the projection with ``step_hazard=0``). The calibrated statement
-        about typical curves; the stop rule uses the projection with the hazard."""
-        keep = self.families != FAMILIES.index("step")
+    def without_hazards(self) -> Projection:
+        """The projection without the rule's two guards (the ``step`` and ``gain`` families dropped and the
+        weights renormalised: exactly the projection with ``step_hazard=0, gain_hazard=0``). The calibrated
+        statement about typical curves; the stop rule uses the projection with the hazards."""
+        keep = ~np.isin(self.families, _HAZARDS)
         if keep.all() or not keep.any():
             return self
         args = self._basis_args[:3] + (0.0,)
@@ -219,13 +226,15 @@ class Projection:
         return hi
 
     def curve(self, x: Sequence[float] | np.ndarray) -> np.ndarray:
-        """The posterior mean learning curve at normalised compute ``x`` (for plots)."""
+        """The posterior mean learning curve at normalised compute ``x`` (for plots; a late gain, which has no
+        shape, left out)."""
         x = np.asarray(x, dtype=np.float64)
         g = _basis(x, *self._basis_args)["g"]
-        comp = self._components
-        lin = self.means[:, None] + self._betas[:, None] * g[comp]
-        z = lin[..., None] + math.sqrt(2.0) * self.sds[:, None, None] * _GH_X   # each component's sd at x = 1
-        return np.sum(self.weights[:, None] * (_sig(z) @ _GH_W), axis=0) / math.sqrt(math.pi)
+        keep = self.families != FAMILIES.index("gain")
+        comp, w = self._components[keep], self.weights[keep] / self.weights[keep].sum()
+        lin = self.means[keep, None] + self._betas[keep, None] * g[comp]
+        z = lin[..., None] + math.sqrt(2.0) * self.sds[keep, None, None] * _GH_X   # each component's sd at x = 1
+        return np.sum(w[:, None] * (_sig(z) @ _GH_W), axis=0) / math.sqrt(math.pi)
 
 
 def _mixture(x: np.ndarray, y: np.ndarray, s: np.ndarray, hazard_rate: float,
@@ -283,11 +292,13 @@ def _at(mix: dict[str, np.ndarray], gx: np.ndarray) -> tuple[float, float]:
 
 def project(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
             stderr: Sequence[float] | np.ndarray | None = None, *, calibrate: bool = True,
-            step_hazard: float = STEP_HAZARD, cache: dict | None = None) -> Projection:
+            step_hazard: float = STEP_HAZARD, gain_hazard: float = GAIN_HAZARD,
+            cache: dict | None = None) -> Projection:
     """Projects the single-sample accuracy at the budget (x = 1) from ``y`` (fractions) at normalised compute
     ``x`` (ascending in (0, 1]) with standard errors ``stderr`` (None, nan or 0: unknown, estimated).
 
-    ``calibrate``: scale the predictive variance by the curve's own backtests (step 4 above); ``cache``: a dict
+    ``calibrate``: scale the predictive variance by the curve's own backtests (step 4 above); ``step_hazard``,
+    ``gain_hazard``: the rates of a step still to come and of a late gain (1 above; 0: none); ``cache``: a dict
     kept across calls on a growing curve, so each backtest is computed once (it depends only on its prefix). Raises
     ValueError for fewer than 3 points, x outside (0, 1], non-increasing x or non-finite accuracies.
     """
@@ -302,6 +313,9 @@ def project(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
         raise ValueError("x must be strictly increasing in (0, 1] (training FLOPs / budget)")
     if not np.all(np.isfinite(y)):
         raise ValueError("y must be finite")
+    for name, rate in (("step_hazard", step_hazard), ("gain_hazard", gain_hazard)):
+        if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate >= 0):
+            raise ValueError(f"{name} must be a finite rate >= 0 (per e-fold of compute left), got {rate!r}")
     yc = np.clip(y, _EDGE, 1.0 - _EDGE)      # the fit's scale: logit accuracy, stderr by the delta method
     s = s / (yc * (1.0 - yc))
     y = _logit(yc)
@@ -330,4 +344,10 @@ def project(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
     # point's own standard error more
     offset = _OFFSET_SCALE * float(s[-1]) if math.isfinite(s[-1]) and s[-1] > 0 else 0.0
     sd = np.sqrt((mix["s11"][keep] + mix["jitter"][keep]) * inflation + offset ** 2)
+    gain = -math.expm1(-gain_hazard * max(-math.log(float(x[-1])), 0.0))    # P(a late gain by the budget)
+    if gain > 0.0:   # a shifted copy of every component (the gain on top of any curve)
+        w = np.concatenate([(1.0 - gain) * w, gain * w])
+        mu, sd, beta, comp = (np.concatenate([a, a]) for a in (mu, sd, beta, comp))
+        mu[mu.size // 2:] += _GAIN
+        fam = np.concatenate([fam, np.full(fam.size, FAMILIES.index("gain"))])
     return Projection._make(w, mu, sd, fam, beta, comp, inflation, int(x.size), mix["basis"], offset)

@@ -44,7 +44,7 @@ import numpy as np
 from ttc_fast.selector import journal as _journal
 from ttc_fast.selector.cost import InferenceCost, savings
 from ttc_fast.selector.paper import SIGMOID_K_MAX, SIGMOID_KS, fit_saturation, fit_sigmoid, sigmoid, sigmoid_k_star
-from ttc_fast.selector.projection import STEP_HAZARD, Projection, project
+from ttc_fast.selector.projection import GAIN_HAZARD, STEP_HAZARD, Projection, project
 from ttc_fast.selector.ttc import summarise
 from ttc_fast.selector.types import (METHODS, STRATEGIES, Decision, HistoryEntry, Reason, check_int,
                                      check_number)
@@ -85,8 +85,12 @@ class TTCEarlyStopping:
         calibrate: scale the projection's variance by its backtests on the curve's own past ("exact").
         step_hazard: rate (per e-fold of training compute still to come) at which a curve that has not risen yet
             may still step up (emergence, late blooming): the stop rule's guard for flat histories ("exact";
-            0: trust a flat curve to stay flat). ``projected_accuracy``/``projected_stderr`` leave it out;
-            ``projected_upper`` and ``probability`` include it.
+            0: trust a flat curve to stay flat).
+        gain_hazard: rate (per e-fold of training compute still to come) of a late gain of 0.5 logits at the
+            budget on top of any curve (a learning-rate cooldown or decay, a second data stage), the rule's guard
+            for gains that the curve so far does not foretell ("exact"; 0: trust the curve's shape to the end).
+            ``projected_accuracy``/``projected_stderr`` leave both hazards out; ``projected_upper`` and
+            ``probability`` include them.
         spec, prompt_len, gen_len, convention: FLOP model of inference (a ttc_fast.ModelSpec; tokens per prompt
             and per sample); or ``inference_flops_per_sample`` (FLOPs of one more sample for a query).
         expected_queries: queries the deployed model will serve (the FLOPs condition; None: not charged).
@@ -102,6 +106,7 @@ class TTCEarlyStopping:
                  method: str = "exact", confidence: float | None = 0.95, min_delta: float = 0.0,
                  mode: str = "max", check_finite: bool = True, min_points: int = 3,
                  patience_mode: str | None = None, calibrate: bool = True, step_hazard: float = STEP_HAZARD,
+                 gain_hazard: float = GAIN_HAZARD,
                  spec: Any = None,
                  prompt_len: int | None = None, gen_len: int | None = None,
                  inference_flops_per_sample: float | None = None, expected_queries: float | None = None,
@@ -137,6 +142,7 @@ class TTCEarlyStopping:
         self.patience_mode = "count" if method == "sigmoid" else (patience_mode or "evidence")
         self.check_finite, self.calibrate = bool(check_finite), bool(calibrate)
         self.step_hazard = check_number(step_hazard, "step_hazard", 0.0, 10.0)
+        self.gain_hazard = check_number(gain_hazard, "gain_hazard", 0.0, 10.0)
         self.spec, self.prompt_len, self.gen_len, self.convention = spec, prompt_len, gen_len, convention
         self.inference_flops_per_sample = inference_flops_per_sample
         self.cost = InferenceCost(spec, prompt_len, gen_len, inference_flops_per_sample, convention)
@@ -164,7 +170,7 @@ class TTCEarlyStopping:
                 "k_max": self.k_max, "patience": self.patience, "patience_mode": self.patience_mode,
                 "confidence": self.confidence, "min_delta": self.min_delta, "mode": self.mode,
                 "check_finite": self.check_finite, "min_points": self.min_points, "calibrate": self.calibrate,
-                "step_hazard": self.step_hazard,
+                "step_hazard": self.step_hazard, "gain_hazard": self.gain_hazard,
                 "spec": spec, "prompt_len": self.prompt_len, "gen_len": self.gen_len,
                 "inference_flops_per_sample": self.inference_flops_per_sample,
                 "expected_queries": self.expected_queries, "eval_flops_per_update": self.eval_flops_per_update,
@@ -262,11 +268,11 @@ class TTCEarlyStopping:
                                 f"({len(pts)} at distinct FLOPs > 0, need {self.min_points})")
         x = np.array([h.train_flops for h in pts]) / self.budget_flops
         proj = project(x, [h.acc1 for h in pts], [h.acc1_stderr for h in pts], calibrate=self.calibrate,
-                       step_hazard=self.step_hazard, cache=self._backtests)
+                       step_hazard=self.step_hazard, gain_hazard=self.gain_hazard, cache=self._backtests)
         entry.projection, entry.fit_points = proj, len(pts)
         alpha = 1.0 - (0.5 if self.confidence is None else self.confidence)
         upper = proj.quantile(1.0 - alpha)
-        common = {"projection": proj.without_steps(), "upper": upper}
+        common = {"projection": proj.without_hazards(), "upper": upper}
         if entry.train_flops >= self.budget_flops:
             self._count = 0
             return self._decide(entry, Reason.BUDGET_REACHED, "budget reached: nothing left to save", **common)
