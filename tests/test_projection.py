@@ -48,6 +48,26 @@ def test_without_hazards_is_the_projection_without_them():
     assert np.allclose(a.curve(x), b.curve(x), atol=1e-9)
 
 
+def test_cdf_is_the_mixture_of_its_components():
+    # against a plain sum over the components (math.erfc), on a short history (thousands of components: the cdf
+    # is evaluated in blocks) at points of any shape, the edges included
+    x = np.array([0.02, 0.04, 0.06, 0.08])
+    pr = project(x, [0.2, 0.25, 0.27, 0.3], np.full(4, 0.01))
+    assert pr.weights.size > 1000
+    v = np.array([[0.001, 0.2, 0.31], [0.5, 0.9, 0.999], [1.0, -0.2, 0.0]])
+    def direct(a):
+        if a >= 1.0:
+            return 1.0
+        if a < 0.0:
+            return 0.0
+        z = math.log(max(a, 1e-300)) - math.log1p(-a)
+        return sum(w * 0.5 * math.erfc(-(z - m) / (s * math.sqrt(2.0)))
+                   for w, m, s in zip(pr.weights, pr.means, pr.sds))
+    got = pr.cdf(v)
+    assert got.shape == v.shape
+    assert np.allclose(got, np.vectorize(direct)(v), rtol=0, atol=1e-12)
+
+
 def test_gain_hazard_is_a_shifted_copy_of_the_projection():
     # on top of any curve: with probability h = 1 - x_last^rate the accuracy at the budget is 0.5 logits higher,
     # so P(A <= v) = (1 - h) P0(A <= v) + h P0(A <= sig(logit v - 0.5)) for the projection P0 without it
