@@ -85,6 +85,9 @@ def test_gain_hazard_is_a_shifted_copy_of_the_projection():
     # equal but for the lightest components, 1e-9 of the mass, which each projection drops
     assert with_gain.without_hazards().mean == pytest.approx(base.without_hazards().mean, abs=1e-9)
     assert np.allclose(with_gain.curve(x), base.curve(x), atol=1e-9)    # the curve leaves the gain out
+    extreme = project(x, y, np.full(x.size, 0.01), gain_hazard=10.0)           # capped at 0.999
+    assert extreme.family_weights["gain"] == pytest.approx(0.999, abs=1e-9)
+    assert extreme.without_hazards().mean == pytest.approx(base.without_hazards().mean, abs=1e-6)
     at_budget = project(np.append(x, 1.0), np.append(y, y[-1]), np.full(x.size + 1, 0.01))
     assert at_budget.family_weights["gain"] == 0.0                         # no compute left: no gain to come
     for bad in (-0.1, float("nan"), "0.3"):

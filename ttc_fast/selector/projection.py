@@ -352,7 +352,9 @@ def project(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
     # point's own standard error more
     offset = _OFFSET_SCALE * float(s[-1]) if math.isfinite(s[-1]) and s[-1] > 0 else 0.0
     sd = np.sqrt((mix["s11"][keep] + mix["jitter"][keep]) * inflation + offset ** 2)
-    gain = -math.expm1(-gain_hazard * max(-math.log(float(x[-1])), 0.0))    # P(a late gain by the budget)
+    # P(a late gain by the budget), at most 0.999 (only extreme rates reach it) so that the components without it
+    # keep their mass above the 1e-9 that is dropped, and without_hazards() stays the projection without it
+    gain = min(-math.expm1(-gain_hazard * max(-math.log(float(x[-1])), 0.0)), 0.999)
     if gain > 0.0:   # a shifted copy of every component (the gain on top of any curve)
         w = np.concatenate([(1.0 - gain) * w, gain * w])
         mu, sd, beta, comp = (np.concatenate([a, a]) for a in (mu, sd, beta, comp))
